@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"etcd-lock-workshop/internal/workshop"
+	"etcd-lock-workshop/internal/workshoptest"
+)
+
+func TestMain(m *testing.M) {
+	workshop.RunIfChild(run)
+	os.Exit(m.Run())
+}
+
+func TestCount100(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	require.NoError(t, run(context.Background(), nil, &stdout, &stderr))
+	assert.Equal(t, "count: 100\n", stdout.String())
+	assert.Contains(t, stderr.String(), "etcd: embedded etcd 3.7.3 at http://127.0.0.1:")
+	assert.NotContains(t, stderr.String(), `"level"`, "no etcd JSON logs")
+}
+
+// The count alone could be right by luck: watch the critical section itself.
+func TestNoTwoHoldersAtOnce(t *testing.T) {
+	etcd := workshoptest.Etcd(t)
+	var inside, most atomic.Int32
+	count, err := countWithLock(context.Background(), etcd, 30, func(c *Counter) {
+		n := inside.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(2 * time.Millisecond) // widen the window a second holder would need
+		runtime.Gosched()
+		c.Incr()
+		inside.Add(-1)
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 30, count)
+	assert.Equal(t, int32(1), most.Load(), "holders inside the critical section at once")
+}
+
+// Locker.Lock panics when etcd fails; withLock must turn that into an error.
+func TestLockFailureIsAnError(t *testing.T) {
+	etcd := workshoptest.Etcd(t)
+	session, err := etcd.NewSession(context.Background(), 60)
+	require.NoError(t, err)
+	etcd.Client.Close() // every request now fails
+
+	err = withLock(concurrency.NewLocker(session, "/my-test-lock"), func() { t.Error("ran without the lock") })
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "etcd lock /my-test-lock:")
+}
+
+// As a learner meets them: bad flags exit 2 with usage, a dead etcd exits 1 in time.
+func TestExitStatus(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		status int
+		says   string
+	}{
+		{"bad flag", []string{"-goroutines", "many"}, 2, "Usage of 03-etcd-lock"},
+		{"unreachable etcd", []string{"-endpoints", workshoptest.Blackhole(t), "-dial-timeout", "1s"}, 1, "error: cannot reach etcd at http://127.0.0.1:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			out, status := workshoptest.Exit(t, tc.args...)
+			assert.Equal(t, tc.status, status, out)
+			assert.Contains(t, out, tc.says)
+			assert.Less(t, time.Since(start), 10*time.Second, "must not hang")
+		})
+	}
+}

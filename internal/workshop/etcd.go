@@ -1,0 +1,104 @@
+package workshop
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/version"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
+	"go.uber.org/zap"
+)
+
+// Etcd is the etcd a chapter talks to, embedded or external, and a client for it.
+type Etcd struct {
+	Client    *clientv3.Client
+	Endpoints []string
+	// Timeout bounds every request that is not meant to wait (all but Lock).
+	Timeout  time.Duration
+	embedded *Embedded
+}
+
+// Connect starts an embedded etcd, or checks that the -endpoints one answers within
+// the dial timeout, and says on stderr which etcd is in use. Close it when done.
+func Connect(ctx context.Context, f *Flags, stderr io.Writer) (*Etcd, error) {
+	e := &Etcd{Endpoints: f.EndpointList(), Timeout: f.DialTimeout}
+	if len(e.Endpoints) == 0 {
+		start := time.Now()
+		s, err := StartEmbedded(ctx, EmbeddedOptions{})
+		if err != nil {
+			return nil, err
+		}
+		e.embedded, e.Endpoints = s, []string{s.URL}
+		fmt.Fprintf(stderr, "etcd: embedded etcd %s at %s, started in %s (use -endpoints for another)\n",
+			version.Version, s.URL, time.Since(start).Round(time.Millisecond))
+	}
+	cli, err := NewClient(ctx, e.Endpoints, e.Timeout)
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
+	e.Client = cli
+	if e.embedded == nil {
+		fmt.Fprintf(stderr, "etcd: external etcd at %s\n", strings.Join(e.Endpoints, ","))
+	}
+	return e, nil
+}
+
+// NewClient returns a client that has been answered by etcd within timeout.
+// clientv3.New does not dial, and a request without a deadline waits forever
+// for a dead endpoint: a Get with a deadline is what proves etcd is there.
+func NewClient(ctx context.Context, endpoints []string, timeout time.Duration) (*clientv3.Client, error) {
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:   endpoints,
+		DialTimeout: timeout,
+		Context:     ctx,          // Ctrl-C also ends blocked calls such as Locker.Lock
+		Logger:      zap.NewNop(), // retries are reported as errors, not JSON lines
+	})
+	if err != nil {
+		return nil, fmt.Errorf("etcd client for %s: %w", strings.Join(endpoints, ","), err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if _, err := cli.Get(rctx, "health-check"); err != nil {
+		cli.Close()
+		return nil, fmt.Errorf("cannot reach etcd at %s within %s (%v): is it running? without -endpoints a chapter starts its own",
+			strings.Join(endpoints, ","), timeout, err)
+	}
+	return cli, nil
+}
+
+// NewSession returns a session whose lease (ttl seconds) is granted within the
+// timeout and kept alive until ctx ends or the session is closed.
+func (e *Etcd) NewSession(ctx context.Context, ttl int) (*concurrency.Session, error) {
+	rctx, cancel := context.WithTimeout(ctx, e.Timeout)
+	defer cancel()
+	// NewSession's own Grant would use the keepalive context, which has no deadline.
+	lease, err := e.Client.Grant(rctx, int64(ttl))
+	if err != nil {
+		return nil, fmt.Errorf("grant a %ds lease: %w", ttl, err)
+	}
+	return concurrency.NewSession(e.Client, concurrency.WithTTL(ttl),
+		concurrency.WithLease(lease.ID), concurrency.WithContext(ctx))
+}
+
+// WithTimeout bounds one request.
+func (e *Etcd) WithTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, e.Timeout)
+}
+
+// Embedded reports whether this etcd lives inside this process.
+func (e *Etcd) Embedded() bool { return e.embedded != nil }
+
+// Close closes the client and stops an embedded etcd, removing its data.
+func (e *Etcd) Close() {
+	if e.Client != nil {
+		e.Client.Close()
+	}
+	if e.embedded != nil {
+		e.embedded.Close()
+	}
+}

@@ -1,0 +1,6 @@
+//go:build race
+
+package workshop
+
+// RaceDetector reports whether this binary was built with -race.
+const RaceDetector = true
