@@ -1,18 +1,26 @@
 package workshop
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
 )
 
-// childEnv marks a process started by Command: it runs the chapter's program,
-// even when the executable is a test binary.
+// childEnv marks a process started by Command or StartChild: it runs the
+// chapter's program, even when the executable is a test binary.
 const childEnv = "ETCD_LOCK_WORKSHOP_CHILD"
 
 // RunIfChild runs the chapter and exits when this process was started by
-// Command; otherwise it returns. A chapter's TestMain calls it first, so the
-// test binary can play the chapter in a subprocess.
+// Command or StartChild; otherwise it returns. A chapter's TestMain calls it
+// first, so that the test binary can play the chapter in a subprocess.
 func RunIfChild(run RunFunc) {
 	if os.Getenv(childEnv) != "" {
 		Main(run)
@@ -21,7 +29,7 @@ func RunIfChild(run RunFunc) {
 
 // Command returns a command that runs this same program again with args: the
 // lessons that need a second process (a holder to kill, the race detector's
-// exit) use it, from main and from tests alike.
+// exit status) use it, from main and from tests alike.
 func Command(ctx context.Context, args ...string) (*exec.Cmd, error) {
 	self, err := os.Executable()
 	if err != nil {
@@ -30,4 +38,110 @@ func Command(ctx context.Context, args ...string) (*exec.Cmd, error) {
 	cmd := exec.CommandContext(ctx, self, args...)
 	cmd.Env = append(os.Environ(), childEnv+"=1")
 	return cmd, nil
+}
+
+// Child is this program running again in another process, such as a lock
+// holder that the lesson kills or freezes.
+type Child struct {
+	cmd    *exec.Cmd
+	lines  chan string
+	stderr bytes.Buffer
+	done   chan struct{} // closed once the process has exited and been reaped
+	err    error         // Wait's result, set before done closes
+	once   sync.Once
+}
+
+// StartChild starts this program with args. Its stdout lines arrive on Lines;
+// its stderr is kept for errors. Stop it with Kill (or let it exit) and Wait.
+func StartChild(ctx context.Context, args ...string) (*Child, error) {
+	cmd, err := Command(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	c := &Child{cmd: cmd, lines: make(chan string, 100), done: make(chan struct{})}
+	cmd.Stderr = &c.stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() {
+		scanner := bufio.NewScanner(stdout)
+		for scanner.Scan() {
+			c.lines <- scanner.Text()
+		}
+		close(c.lines)
+		c.err = cmd.Wait() // after the pipe is drained, as exec requires
+		close(c.done)
+	}()
+	return c, nil
+}
+
+// Pid is the child's process id.
+func (c *Child) Pid() int { return c.cmd.Process.Pid }
+
+// Lines delivers the child's stdout, line by line; it closes when the child exits.
+func (c *Child) Lines() <-chan string { return c.lines }
+
+// WaitFor returns the first stdout line containing want, copying the lines
+// before it to w (nil to drop them), or an error if the child exits or the
+// timeout passes first.
+func (c *Child) WaitFor(want string, w io.Writer, timeout time.Duration) (string, error) {
+	deadline := time.After(timeout)
+	for {
+		select {
+		case line, ok := <-c.lines:
+			if !ok {
+				<-c.done
+				return "", fmt.Errorf("child %d exited before printing %q: %v %s", c.Pid(), want, c.err, strings.TrimSpace(c.stderr.String()))
+			}
+			if strings.Contains(line, want) {
+				return line, nil
+			}
+			if w != nil {
+				fmt.Fprintln(w, line)
+			}
+		case <-deadline:
+			return "", fmt.Errorf("child %d did not print %q within %s", c.Pid(), want, timeout)
+		}
+	}
+}
+
+// Signal sends sig (SIGSTOP, SIGCONT...) to the child.
+func (c *Child) Signal(sig syscall.Signal) error { return c.cmd.Process.Signal(sig) }
+
+// Kill kills the child with SIGKILL, the way a crash would (no deferred
+// Unlock, no lease revoke), and returns once it has been reaped.
+func (c *Child) Kill() error {
+	c.once.Do(func() { c.cmd.Process.Signal(syscall.SIGKILL) })
+	c.Wait()
+	return nil
+}
+
+// Wait waits for the child to exit and returns its exit error, if any.
+func (c *Child) Wait() error {
+	for range c.lines { // drain, so the reader goroutine can finish
+	}
+	<-c.done
+	return c.err
+}
+
+// Exited reports whether the child has exited and been reaped.
+func (c *Child) Exited() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// State is how the child ended (for example killed by SIGKILL); nil until it has.
+func (c *Child) State() *os.ProcessState {
+	if !c.Exited() {
+		return nil
+	}
+	return c.cmd.ProcessState
 }
