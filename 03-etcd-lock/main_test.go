@@ -60,7 +60,8 @@ func TestLockFailureIsAnError(t *testing.T) {
 	assert.Contains(t, err.Error(), "etcd lock /my-test-lock:")
 }
 
-// As a learner meets them: bad flags exit 2 with usage, a dead etcd exits 1 in time.
+// As a learner meets them: a clean run exits 0 with no log noise, bad flags
+// exit 2 with usage, a dead etcd exits 1 in time.
 func TestExitStatus(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -68,6 +69,7 @@ func TestExitStatus(t *testing.T) {
 		status int
 		says   string
 	}{
+		{"embedded etcd", []string{"-goroutines", "3"}, 0, "count: 3"},
 		{"bad flag", []string{"-goroutines", "many"}, 2, "Usage of 03-etcd-lock"},
 		{"unreachable etcd", []string{"-endpoints", workshoptest.Blackhole(t), "-dial-timeout", "1s"}, 1, "error: cannot reach etcd at http://127.0.0.1:"},
 	} {
@@ -76,6 +78,7 @@ func TestExitStatus(t *testing.T) {
 			out, status := workshoptest.Exit(t, tc.args...)
 			assert.Equal(t, tc.status, status, out)
 			assert.Contains(t, out, tc.says)
+			assert.NotContains(t, out, `"level"`, "no etcd JSON logs, not even at shutdown")
 			assert.Less(t, time.Since(start), 10*time.Second, "must not hang")
 		})
 	}

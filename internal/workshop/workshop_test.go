@@ -1,0 +1,65 @@
+package workshop_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"etcd-lock-workshop/internal/workshop"
+	"etcd-lock-workshop/internal/workshoptest"
+)
+
+// An etcd that never answers must cost the dial timeout, not forever.
+func TestConnectGivesUpOnADeadEndpoint(t *testing.T) {
+	dead := workshoptest.Blackhole(t)
+	start := time.Now()
+	_, err := workshop.Connect(context.Background(), &workshop.Flags{Endpoints: dead, DialTimeout: 500 * time.Millisecond}, &bytes.Buffer{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "cannot reach etcd at "+dead+" within 500ms")
+	assert.Less(t, time.Since(start), 5*time.Second)
+}
+
+func TestConnectSaysWhichEtcd(t *testing.T) {
+	var stderr bytes.Buffer
+	etcd, err := workshop.Connect(context.Background(), &workshop.Flags{DialTimeout: 10 * time.Second}, &stderr)
+	require.NoError(t, err)
+	assert.Regexp(t, `^etcd: embedded etcd 3\.7\.3 at http://127\.0\.0\.1:\d+, started in .*\n$`, stderr.String())
+
+	// The same server, as an external etcd.
+	stderr.Reset()
+	external, err := workshop.Connect(context.Background(), &workshop.Flags{Endpoints: etcd.Endpoints[0], DialTimeout: 10 * time.Second}, &stderr)
+	require.NoError(t, err)
+	assert.Equal(t, "etcd: external etcd at "+etcd.Endpoints[0]+"\n", stderr.String())
+	external.Close()
+	etcd.Close()
+}
+
+func TestEndpointsFromTheEnvironment(t *testing.T) {
+	t.Setenv(workshop.EndpointsEnv, "http://a:1, http://b:2")
+	fs := workshop.NewFlagSet("x", &bytes.Buffer{})
+	f := workshop.EtcdFlags(fs)
+	require.NoError(t, workshop.Parse(fs, nil))
+	assert.Equal(t, []string{"http://a:1", "http://b:2"}, f.EndpointList())
+
+	require.NoError(t, workshop.Parse(fs, []string{"-endpoints", "http://c:3"}))
+	assert.Equal(t, []string{"http://c:3"}, f.EndpointList(), "the flag wins over the environment")
+}
+
+func TestBadCommandLinesExit2(t *testing.T) {
+	for _, args := range [][]string{{"-nope"}, {"stray"}, {"-dial-timeout", "soon"}} {
+		var stderr bytes.Buffer
+		fs := workshop.NewFlagSet("x", &stderr)
+		workshop.EtcdFlags(fs)
+		err := workshop.Parse(fs, args)
+		assert.Equal(t, 2, workshop.ExitCode(err, &stderr), "%v", args)
+		assert.Contains(t, stderr.String(), "Usage of x", "%v", args)
+	}
+	fs := workshop.NewFlagSet("x", &bytes.Buffer{})
+	assert.ErrorIs(t, workshop.Parse(fs, []string{"-h"}), flag.ErrHelp)
+	assert.Equal(t, 0, workshop.ExitCode(flag.ErrHelp, &bytes.Buffer{}))
+}
