@@ -39,7 +39,14 @@ func countWithLock(ctx context.Context, etcd *workshop.Etcd, goroutines int, wor
 			}
 			defer session.Close() // revokes the lease
 			locker := concurrency.NewLocker(session, "/my-test-lock")
-			errs <- withLock(locker, func() { work(&counter) })
+			// Locker.Lock and Unlock panic on any etcd error (a sync.Locker has
+			// no error to return): workshop.Lock and Unlock recover it into one.
+			if err := workshop.Lock(locker); err != nil {
+				errs <- err
+				return
+			}
+			work(&counter)
+			errs <- workshop.Unlock(locker)
 		}()
 	}
 	wg.Wait()
@@ -50,21 +57,6 @@ func countWithLock(ctx context.Context, etcd *workshop.Etcd, goroutines int, wor
 		}
 	}
 	return counter.Count(), nil
-}
-
-// withLock runs critical while holding locker. etcd's Locker has no error to
-// return (it is a sync.Locker), so Lock and Unlock panic when etcd fails:
-// recover that panic into an error a learner can read.
-func withLock(locker sync.Locker, critical func()) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("etcd lock /my-test-lock: %v", r)
-		}
-	}()
-	locker.Lock()
-	defer locker.Unlock()
-	critical()
-	return nil
 }
 
 func main() { workshop.Main(run) }

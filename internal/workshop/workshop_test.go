@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
@@ -62,4 +63,17 @@ func TestBadCommandLinesExit2(t *testing.T) {
 	fs := workshop.NewFlagSet("x", &bytes.Buffer{})
 	assert.ErrorIs(t, workshop.Parse(fs, []string{"-h"}), flag.ErrHelp)
 	assert.Equal(t, 0, workshop.ExitCode(flag.ErrHelp, &bytes.Buffer{}))
+}
+
+// Locker.Lock panics when etcd fails; workshop.Lock must turn that into an error.
+func TestLockFailureIsAnError(t *testing.T) {
+	etcd := workshoptest.Etcd(t)
+	session, err := etcd.NewSession(context.Background(), 60)
+	require.NoError(t, err)
+	etcd.Client.Close() // every request now fails
+
+	err = workshop.Lock(concurrency.NewLocker(session, "/my-test-lock"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "etcd lock: ")
+	assert.ErrorIs(t, err, context.Canceled, "etcd's own error is still there")
 }

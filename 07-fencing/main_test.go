@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"etcd-lock-workshop/internal/workshop"
+	"etcd-lock-workshop/internal/workshoptest"
+)
+
+func TestMain(m *testing.M) {
+	workshop.RunIfChild(run) // the test binary plays client A
+	os.Exit(m.Run())
+}
+
+// Each act for real: client A is a process that freezes itself with SIGSTOP
+// after reading, and B gets the lock only because A's keepalives stopped.
+func TestActs(t *testing.T) {
+	for _, tc := range []struct {
+		act   string
+		wantA string // A's write, after it resumes
+		want  string // the referee's verdict
+	}{ // act 2 uses an external etcd (-endpoints): A's process and B share it all the same
+		{"1", "A: wrote count=1", "lost update: count=1 after 2 accepted increments"},
+		{"2", "A: write of count=1 refused by etcd: A no longer owns /my-test-lock", "no update lost: count=1 after 1 accepted increment"},
+		{"3", "A: write of count=1 refused by the storage: token ", "no update lost: count=1 after 1 accepted increment"},
+	} {
+		t.Run("act "+tc.act, func(t *testing.T) {
+			t.Parallel()
+			args := []string{"-act", tc.act, "-ttl", "1"}
+			if tc.act == "2" {
+				args = append(args, "-endpoints", workshoptest.Etcd(t).Endpoints[0])
+			}
+			var stdout, stderr bytes.Buffer
+			require.NoError(t, run(context.Background(), args, &stdout, &stderr), stderr.String())
+			out := stdout.String()
+
+			// The timeline, in order: A stalls after its look at its session;
+			// B locks, reads what A read, and writes; only then A writes.
+			at := func(s string) int {
+				i := strings.Index(out, s)
+				require.GreaterOrEqual(t, i, 0, "no %q in:\n%s", s, out)
+				return i
+			}
+			steps := []int{at("A: read count=0"), at("A: session alive"), at("A: stalls"),
+				at("B: locked"), at("B: read count=0"), at("B: wrote count=1"),
+				at("A resumes (SIGCONT)"), at(tc.wantA), at("A: lost the lock: session expired"), at(tc.want)}
+			assert.IsIncreasing(t, steps, out)
+
+			a, b := token(t, out, "A"), token(t, out, "B")
+			assert.Less(t, a, b, "tokens grow from one holder to the next")
+			if tc.act == "3" {
+				assert.Contains(t, out, "token "+strconv.FormatInt(a, 10)+" is lower than "+strconv.FormatInt(b, 10))
+			}
+			assert.NotContains(t, stderr.String(), `"level"`, "no etcd JSON logs")
+			if tc.act == "2" {
+				assert.Contains(t, stderr.String(), "etcd: external etcd at "+args[len(args)-1])
+			}
+		})
+	}
+}
+
+func token(t *testing.T, out, holder string) int64 {
+	m := regexp.MustCompile(holder + `: locked /my-test-lock \(token (\d+)\)`).FindStringSubmatch(out)
+	require.NotNil(t, m, "no token for %s in:\n%s", holder, out)
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	require.NoError(t, err)
+	return n
+}
+
+// Many rounds of the acts in-process. A's lease is revoked where it stalls:
+// that is what etcd's lessor does when a TTL runs out, without the wait. Two
+// interleavings: B's whole increment inside A's stall, and B's read before
+// A's late write with B's write after it (the reason the storage checks the
+// token on reads too).
+func TestFencesOverManyRounds(t *testing.T) {
+	const rounds = 20
+	for _, fence := range []Fence{NoFence, EtcdFence, TokenFence} {
+		t.Run(string(fence), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			act := &Act{etcd: workshoptest.Etcd(t), fence: fence, ttl: 60, out: &bytes.Buffer{}}
+			storage := &Storage{}
+			if fence == TokenFence {
+				url, stop, err := serve(storage)
+				require.NoError(t, err)
+				t.Cleanup(stop)
+				act.storage = &StorageClient{URL: url}
+			}
+			var tokens []int64
+			accepted, lostRounds, refused := 0, 0, 0
+			for r := 0; r < rounds; r++ {
+				a, err := act.Lock(ctx, "A")
+				require.NoError(t, err)
+				countA, err := a.Read(ctx)
+				require.NoError(t, err)
+				rctx, cancel := act.etcd.WithTimeout(ctx)
+				_, err = act.etcd.Client.Revoke(rctx, a.session.Lease()) // A stalls past its TTL
+				cancel()
+				require.NoError(t, err)
+
+				b, err := act.Lock(ctx, "B")
+				require.NoError(t, err)
+				countB, err := b.Read(ctx)
+				require.NoError(t, err)
+				var errA, errB error
+				if r%2 == 0 {
+					errB = b.Write(ctx, countB+1)
+					errA = a.Write(ctx, countA+1)
+				} else {
+					errA = a.Write(ctx, countA+1)
+					errB = b.Write(ctx, countB+1)
+				}
+				require.NoError(t, errB, "B holds the lock: its write must go through")
+				b.Unlock(ctx)
+				a.Unlock(ctx)
+				tokens = append(tokens, a.Token, b.Token)
+
+				accepted++
+				if errA == nil {
+					accepted++
+				} else {
+					assert.ErrorIs(t, errA, ErrRefused)
+					refused++
+				}
+				var referee *Storage
+				if fence == TokenFence {
+					referee = storage
+				}
+				count, err := act.count(ctx, referee)
+				require.NoError(t, err)
+				if count < accepted {
+					lostRounds++
+					accepted = count // count each round's loss once
+				}
+			}
+			if fence == NoFence {
+				// The harness sees lost updates when there are some: every round, here.
+				assert.Equal(t, rounds, lostRounds, "rounds with a lost update")
+				assert.Zero(t, refused)
+			} else {
+				assert.Zero(t, lostRounds, "rounds with a lost update")
+				assert.Equal(t, rounds, refused, "A's stale writes refused")
+			}
+			assert.IsIncreasing(t, tokens, "tokens across holders, in lock order")
+		})
+	}
+}
+
+// The holder's own guard: a holder that sees its session gone stops before
+// writing. (It is not enough: TestActs shows a stall after this look.)
+func TestHolderStopsOnceItsSessionIsGone(t *testing.T) {
+	ctx := context.Background()
+	act := &Act{etcd: workshoptest.Etcd(t), fence: NoFence, ttl: 1, out: &bytes.Buffer{}}
+	require.NoError(t, act.put(ctx, recordKey, "0"))
+	a, err := act.Lock(ctx, "A")
+	require.NoError(t, err)
+	defer a.Unlock(ctx)
+	rctx, cancel := act.etcd.WithTimeout(ctx)
+	_, err = act.etcd.Client.Revoke(rctx, a.session.Lease()) // as if its TTL ran out
+	cancel()
+	require.NoError(t, err)
+	select {
+	case <-a.session.Done(): // the next keepalive's answer tells the client
+	case <-time.After(10 * time.Second):
+		t.Fatal("session not done 10s after its lease was revoked")
+	}
+
+	err = a.Incr(ctx, func() { t.Error("stalled and went on to write without the lock") })
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "A: lost the lock: session expired; not writing")
+	count, err := act.count(ctx, nil)
+	require.NoError(t, err)
+	assert.Zero(t, count)
+}
+
+// The storage's rule alone: a token lower than the highest seen, read or write, is refused.
+func TestStorageRefusesLowerTokens(t *testing.T) {
+	var s Storage
+	for _, step := range []struct {
+		token   int64
+		write   bool
+		count   int
+		refused bool
+	}{
+		{5, false, 0, false},
+		{5, true, 1, false}, // the same holder again
+		{7, false, 0, false},
+		{5, true, 2, true}, // 7 has read: 5 may no longer write
+		{5, false, 0, true},
+		{7, true, 2, false},
+		{9, true, 3, false},
+	} {
+		n, err := s.Do(step.token, step.write, step.count)
+		if step.refused {
+			assert.ErrorIs(t, err, ErrRefused, "token %d", step.token)
+		} else if assert.NoError(t, err, "token %d", step.token) && step.write {
+			assert.Equal(t, step.count, n)
+		}
+	}
+	n, err := s.Do(9, false, 0)
+	require.NoError(t, err)
+	assert.Equal(t, 3, n, "refused writes changed nothing")
+}
+
+// As a learner meets them: bad flags exit 2 with usage, a dead etcd exits 1 in time.
+func TestExitStatus(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		status int
+		says   string
+	}{
+		{"bad flag", []string{"-ttl", "soon"}, 2, "Usage of 07-fencing"},
+		{"bad act", []string{"-act", "4"}, 2, "-act must be 0 to 3"},
+		{"unreachable etcd", []string{"-endpoints", workshoptest.Blackhole(t), "-dial-timeout", "1s"}, 1, "error: cannot reach etcd at http://127.0.0.1:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			out, status := workshoptest.Exit(t, tc.args...)
+			assert.Equal(t, tc.status, status, out)
+			assert.Contains(t, out, tc.says)
+			assert.Less(t, time.Since(start), 10*time.Second, "must not hang")
+		})
+	}
+}

@@ -1,0 +1,55 @@
+package workshop
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// LockOwner returns the key that holds the lock named prefix (etcd's Mutex:
+// the key under prefix with the oldest create revision), or nil if it is free.
+func (e *Etcd) LockOwner(ctx context.Context, prefix string) (*mvccpb.KeyValue, error) {
+	rctx, cancel := e.WithTimeout(ctx)
+	defer cancel()
+	resp, err := e.Client.Get(rctx, strings.TrimSuffix(prefix, "/")+"/", clientv3.WithFirstCreate()...)
+	if err != nil {
+		return nil, fmt.Errorf("read the owner of %s: %w", prefix, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, nil
+	}
+	return resp.Kvs[0], nil
+}
+
+// ShowOwnerLease counts down, on live, the lease of whoever holds the lock
+// named prefix now, as etcd reports it. It is a display for a waiter: call the
+// returned stop once Lock returns; stop returns when the line is finished, so
+// the next output starts on a fresh line.
+func (e *Etcd) ShowOwnerLease(ctx context.Context, prefix string, live *LiveLine) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var done sync.WaitGroup
+	done.Add(1)
+	go func() {
+		defer done.Done()
+		owner, err := e.LockOwner(ctx, prefix)
+		switch {
+		case ctx.Err() != nil:
+		case err != nil:
+			live.Update("%v", err)
+			live.Done()
+		case owner == nil:
+			live.Update("%s is free", prefix)
+			live.Done()
+		default:
+			e.LeaseCountdown(ctx, clientv3.LeaseID(owner.Lease), live, "owner of "+prefix)
+		}
+	}()
+	return func() {
+		cancel()
+		done.Wait()
+	}
+}
