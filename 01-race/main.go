@@ -34,11 +34,5 @@ func countOnce(goroutines int) int {
 func main() { workshop.Main(run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := workshop.NewFlagSet("01-race", stderr)
-	rounds := fs.Int("rounds", 50, "how many times to run the experiment")
-	goroutines := fs.Int("goroutines", 1000, "goroutines per round, one Incr each")
-	if err := workshop.Parse(fs, args); err != nil {
-		return err
-	}
-	return workshop.CountRounds(ctx, stdout, *rounds, *goroutines, countOnce)
+	return workshop.CountRounds(ctx, "01-race", args, stdout, stderr, countOnce)
 }

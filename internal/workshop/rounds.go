@@ -12,9 +12,21 @@ import (
 	"sync/atomic"
 )
 
-// CountRounds runs a counting experiment (chapters 01 and 02) many times, like
-// the article's repeated runs, prints every count, ten to a line, and a summary.
-func CountRounds(ctx context.Context, stdout io.Writer, rounds, goroutines int, count func(goroutines int) int) error {
+// CountRounds is the program of chapters 01 and 02: it runs a counting
+// experiment (count: goroutines each Incr once, the result) many times, like
+// the article's repeated runs, and prints every count, ten to a line, and a
+// summary. Flags: -rounds and -goroutines.
+func CountRounds(ctx context.Context, name string, args []string, stdout, stderr io.Writer, count func(goroutines int) int) error {
+	fs := NewFlagSet(name, stderr)
+	rounds := fs.Int("rounds", 50, "how many times to run the experiment")
+	goroutines := fs.Int("goroutines", 1000, "goroutines per round, one Incr each")
+	if err := Parse(fs, args); err != nil {
+		return err
+	}
+	return countRounds(ctx, stdout, *rounds, *goroutines, count)
+}
+
+func countRounds(ctx context.Context, stdout io.Writer, rounds, goroutines int, count func(goroutines int) int) error {
 	lostRounds, lowest := 0, goroutines
 	var line strings.Builder
 	for i := 1; i <= rounds; i++ {

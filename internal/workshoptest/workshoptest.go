@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"etcd-lock-workshop/internal/workshop"
@@ -48,4 +49,35 @@ func Exit(t testing.TB, args ...string) (output string, status int) {
 	}
 	require.NoError(t, err)
 	return string(out), 0
+}
+
+// ExitCase is a command line and what a learner must get from it.
+type ExitCase struct {
+	Name   string
+	Args   []string
+	Status int    // the exit status
+	Says   string // a piece of the output
+}
+
+// Unreachable is the case every etcd chapter shares: an etcd that never
+// answers costs one line and the dial timeout, never a hang.
+func Unreachable(t testing.TB) ExitCase {
+	return ExitCase{"unreachable etcd", []string{"-endpoints", Blackhole(t), "-dial-timeout", "1s"}, 1, "error: cannot reach etcd at http://127.0.0.1:"}
+}
+
+// CheckExits runs each case as a real process (see Exit) and checks its exit
+// status, its output, that no etcd JSON log line got out, and that it did
+// not hang.
+func CheckExits(t *testing.T, cases ...ExitCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			start := time.Now()
+			out, status := Exit(t, tc.Args...)
+			assert.Equal(t, tc.Status, status, out)
+			assert.Contains(t, out, tc.Says)
+			assert.NotContains(t, out, `"level"`, "no etcd JSON logs, not even at shutdown")
+			assert.Less(t, time.Since(start), 10*time.Second, "must not hang")
+		})
+	}
 }
