@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.etcd.io/etcd/api/v3/version"
+
+	"etcd-lock-workshop/internal/workshop"
+)
+
+// The image the compose file names is the etcd that go.mod pins, and the
+// cluster answers on loopback only.
+func TestComposeFile(t *testing.T) {
+	yml, err := os.ReadFile("../../docker-compose.yml")
+	require.NoError(t, err)
+	assert.Contains(t, string(yml), "image: etcd-lock-workshop/etcd:v"+version.Version+"\n")
+	for i, port := range []string{"2379", "22379", "32379"} {
+		assert.Contains(t, string(yml), fmt.Sprintf(`"127.0.0.1:%s:2379"`, port))
+		assert.Contains(t, workshop.ComposeEndpoints, "http://127.0.0.1:"+port)
+		assert.Contains(t, string(yml), "ETCD_NAME="+workshop.ComposeMembers[i]+"\n")
+	}
+	dockerfile, err := os.ReadFile("../Dockerfile")
+	require.NoError(t, err)
+	assert.Regexp(t, `(?m)^FROM scratch$`, string(dockerfile), "no image is pulled")
+}
+
+func TestUsage(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), nil, &stdout, &stderr)
+	var usage *workshop.UsageError
+	assert.ErrorAs(t, err, &usage)
+	assert.Contains(t, stderr.String(), "usage: go run ./etcd/cluster")
+}
+
+// The article's cluster for real: up from nothing (binary, image, members),
+// chapter 03 against it, chapter 06 killing its containers, data kept in the
+// volumes, and always down -v at the end.
+func TestDockerCluster(t *testing.T) {
+	if out, err := exec.Command("docker", "info").CombinedOutput(); err != nil {
+		t.Skipf("no Docker engine answers `docker info` (%v: %s): the compose cluster is not tested here",
+			err, firstLine(out))
+	}
+	for _, port := range []string{"2379", "22379", "32379"} {
+		l, err := net.Listen("tcp", "127.0.0.1:"+port)
+		if err != nil {
+			t.Skipf("port %s is taken (%v), and the compose file publishes fixed ports: "+
+				"is the workshop's cluster up? go run ./etcd/cluster down", port, err)
+		}
+		l.Close()
+	}
+	t.Parallel()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	project := fmt.Sprintf("etcd-lock-workshop-test-%d", os.Getpid())
+	compose, err := workshop.NewCompose(project)
+	require.NoError(t, err)
+	t.Cleanup(func() { // also when the test fails or times out
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		began := time.Now()
+		assert.NoError(t, compose.Down(ctx), "down -v")
+		t.Logf("down -v in %s", time.Since(began).Round(100*time.Millisecond))
+		t.Logf("docker cluster test: %s in all", time.Since(start).Round(100*time.Millisecond))
+	})
+
+	var stdout, stderr bytes.Buffer
+	require.NoError(t, run(ctx, []string{"-project", project, "up"}, &stdout, &stderr), stderr.String())
+	assert.Equal(t, "cluster up: -endpoints "+workshop.ComposeEndpoints+"\n", stdout.String())
+	t.Logf("up (binary, image, members healthy) in %s", time.Since(start).Round(100*time.Millisecond))
+
+	bin := t.TempDir()
+	for _, chapter := range []string{"03-etcd-lock", "06-failover"} {
+		build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", filepath.Join(bin, chapter), "./"+chapter)
+		build.Dir = compose.Dir
+		build.Env = append(os.Environ(), "CGO_ENABLED=0") // with -trimpath, as etcd/bin/etcd: one build of etcd, cached
+		out, err := build.CombinedOutput()
+		require.NoError(t, err, "go build ./%s: %s", chapter, out)
+	}
+
+	began := time.Now()
+	out, errOut, err := chapter(ctx, filepath.Join(bin, "03-etcd-lock"), "-endpoints", workshop.ComposeEndpoints)
+	t.Logf("03-etcd-lock in %s", time.Since(began).Round(100*time.Millisecond))
+	require.NoError(t, err, errOut)
+	assert.Equal(t, "count: 100\n", out)
+	assert.Contains(t, errOut, "etcd: external etcd at "+workshop.ComposeEndpoints)
+
+	began = time.Now()
+	out, errOut, err = chapter(ctx, filepath.Join(bin, "06-failover"), "-endpoints", workshop.ComposeEndpoints, "-project", project)
+	require.NoError(t, err, "%s\n%s", out, errOut)
+	t.Logf("06-failover against the containers in %s:\n%s", time.Since(began).Round(100*time.Millisecond), out)
+	for _, want := range []string{
+		`stopping the leader, etcd\d \(a crash: no hand-over\)`,
+		`new leader etcd\d, seen \(by polling the members\) \d+\.\ds after the crash`,
+		`workers stopped: count (\d+) = (\d+) critical sections, no update lost`,
+		`stopping etcd\d too: 2 of 3 members down`,
+		`lock failed after 2\.\ds: no quorum: 2 of 3 members down`,
+		`restarted: 3 of 3 members up, leader etcd\d`,
+	} {
+		assert.Regexp(t, want, out)
+	}
+	m := regexp.MustCompile(`workers stopped: count (\d+) = (\d+) critical sections`).FindStringSubmatch(out)
+	require.NotNil(t, m)
+	assert.Equal(t, m[1], m[2], "count = successful critical sections")
+	final := regexp.MustCompile(`(?m)^count: (\d+)$`).FindStringSubmatch(out)
+	require.NotNil(t, final)
+	assert.Contains(t, errOut, "members stopped with docker")
+
+	// Named volumes: the counter survives even new containers (down without
+	// -v, then up), so surely a stop and a start.
+	began = time.Now()
+	require.NoError(t, compose.Run(ctx, "down", "-t", "2"))
+	require.NoError(t, compose.Run(ctx, "up", "-d"))
+	require.NoError(t, compose.WaitHealthy(ctx, 90*time.Second, workshop.ComposeMembers...))
+	t.Logf("down and up again in %s", time.Since(began).Round(100*time.Millisecond))
+	cli, err := workshop.NewClient(ctx, strings.Split(workshop.ComposeEndpoints, ","), 10*time.Second)
+	require.NoError(t, err)
+	defer cli.Close()
+	rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer rcancel()
+	resp, err := cli.Get(rctx, "/my-test-counter")
+	require.NoError(t, err)
+	require.Len(t, resp.Kvs, 1, "the counter in new containers")
+	assert.Equal(t, final[1], string(resp.Kvs[0].Value))
+}
+
+// chapter runs a chapter's binary and returns its stdout and stderr.
+func chapter(ctx context.Context, bin string, args ...string) (string, string, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		err = fmt.Errorf("%s: %v", filepath.Base(bin), err)
+	}
+	return stdout.String(), stderr.String(), err
+}
+
+func firstLine(b []byte) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+	return line
+}

@@ -1,0 +1,60 @@
+// Command cluster brings the article's three-member etcd cluster up and down
+// with docker compose, building etcd and its image first, offline.
+//
+//	go run ./etcd/cluster up      build etcd/bin/etcd and the image, start etcd1-3, wait until healthy
+//	go run ./etcd/cluster down    remove the members and their data
+//	go run ./etcd/cluster ARGS    any other docker compose command for the cluster:
+//	                              ps, logs etcd1, stop etcd2, start etcd2, kill etcd3...
+//
+// It uses `docker compose` where the plugin is installed, else `docker-compose`.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"etcd-lock-workshop/internal/workshop"
+)
+
+func main() { workshop.Main(run) }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := workshop.NewFlagSet("cluster", stderr)
+	project := fs.String("project", workshop.ComposeProject, "docker compose project name")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: go run ./etcd/cluster [-project name] up|down|<docker compose command>")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return &workshop.UsageError{Err: err}
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return &workshop.UsageError{Err: errors.New("no command")}
+	}
+	compose, err := workshop.NewCompose(*project)
+	if err != nil {
+		return err
+	}
+	switch fs.Arg(0) {
+	case "up":
+		if err := compose.Up(ctx, stderr); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "cluster up: -endpoints %s\n", workshop.ComposeEndpoints)
+		return nil
+	case "down":
+		if err := compose.Down(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "cluster down: members and data removed")
+		return nil
+	default: // ps, logs, stop, start...: docker compose speaks for itself
+		cmd := compose.Command(ctx, fs.Args()...)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
+		return cmd.Run()
+	}
+}
