@@ -25,7 +25,13 @@ func Main(run RunFunc) {
 	// Ctrl-C cancels ctx, so the chapter can revoke its leases and remove its temp dir.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	interrupted := ctx.Err() != nil
 	stop()
+	if interrupted && err != nil {
+		// The error is only the echo of Ctrl-C: say so, with the shell's status for SIGINT.
+		fmt.Fprintln(os.Stderr, "interrupted by Ctrl-C:", err)
+		os.Exit(130)
+	}
 	os.Exit(ExitCode(err, os.Stderr))
 }
 
