@@ -25,7 +25,7 @@ func TestRaceDetectorReportsTheCounter(t *testing.T) {
 	if !workshop.RaceDetector {
 		t.Skip("the race detector is off: run go test -race ./...")
 	}
-	cmd, err := workshop.Command(context.Background(), "-rounds", "3")
+	cmd, err := workshop.Command(t.Context(), "-rounds", "3")
 	require.NoError(t, err)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

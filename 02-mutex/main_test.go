@@ -35,7 +35,7 @@ func TestNoRaceReport(t *testing.T) {
 	if !workshop.RaceDetector {
 		t.Skip("the race detector is off: run go test -race ./...")
 	}
-	cmd, err := workshop.Command(context.Background(), "-rounds", "3")
+	cmd, err := workshop.Command(t.Context(), "-rounds", "3")
 	require.NoError(t, err)
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)

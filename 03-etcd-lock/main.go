@@ -37,7 +37,7 @@ func countWithLock(ctx context.Context, etcd *workshop.Etcd, goroutines int, wor
 				errs <- err
 				return
 			}
-			defer session.Close() // revokes the lease
+			defer etcd.CloseSession(ctx, session) // revokes the lease, even after Ctrl-C
 			locker := concurrency.NewLocker(session, "/my-test-lock")
 			// Locker.Lock and Unlock panic on any etcd error (a sync.Locker has
 			// no error to return): workshop.Lock and Unlock recover it into one.

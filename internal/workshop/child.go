@@ -55,7 +55,7 @@ type Child struct {
 	once   sync.Once
 }
 
-// StartChild starts this program with args. Its stdout lines arrive on Lines;
+// StartChild starts this program with args. Its stdout lines are read with WaitFor;
 // its stderr is kept for errors. Stop it with Kill (or let it exit) and Wait.
 func StartChild(ctx context.Context, args ...string) (*Child, error) {
 	cmd, err := Command(ctx, args...)
@@ -85,9 +85,6 @@ func StartChild(ctx context.Context, args ...string) (*Child, error) {
 
 // Pid is the child's process id.
 func (c *Child) Pid() int { return c.cmd.Process.Pid }
-
-// Lines delivers the child's stdout, line by line; it closes when the child exits.
-func (c *Child) Lines() <-chan string { return c.lines }
 
 // WaitFor returns the first stdout line containing want, copying the lines
 // before it to w (nil to drop them), or an error if the child exits or the

@@ -90,9 +90,6 @@ func (e *Etcd) WithTimeout(ctx context.Context) (context.Context, context.Cancel
 	return context.WithTimeout(ctx, e.Timeout)
 }
 
-// Embedded reports whether this etcd lives inside this process.
-func (e *Etcd) Embedded() bool { return e.embedded != nil }
-
 // Close closes the client and stops an embedded etcd, removing its data.
 func (e *Etcd) Close() {
 	if e.Client != nil {

@@ -28,8 +28,8 @@ func Main(run RunFunc) {
 	interrupted := ctx.Err() != nil
 	stop()
 	if interrupted && err != nil {
-		// The error is only the echo of Ctrl-C: say so, with the shell's status for SIGINT.
-		fmt.Fprintln(os.Stderr, "interrupted by Ctrl-C:", err)
+		// The error is only the echo of Ctrl-C (or SIGTERM): say so, with the shell's status for SIGINT.
+		fmt.Fprintln(os.Stderr, "interrupted:", err)
 		os.Exit(130)
 	}
 	os.Exit(ExitCode(err, os.Stderr))

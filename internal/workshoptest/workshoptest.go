@@ -40,7 +40,10 @@ func Blackhole(t testing.TB) string {
 // and returns its combined output and exit status.
 func Exit(t testing.TB, args ...string) (output string, status int) {
 	t.Helper()
-	cmd, err := workshop.Command(context.Background(), args...)
+	// Bounded, so that a child that hangs fails the test instead of stalling it.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd, err := workshop.Command(ctx, args...)
 	require.NoError(t, err)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
