@@ -135,6 +135,7 @@ func contended(ctx context.Context, etcd *workshop.Etcd, newLock newLock, pfx st
 				}
 				if inside.Add(1) != 1 {
 					errs <- fmt.Errorf("two holders of %s at once", pfx)
+					return // one error per session: errs never fills up
 				}
 				if time.Now().Before(deadline) {
 					acquired.Add(1)

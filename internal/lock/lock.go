@@ -207,13 +207,20 @@ func (m *Mutex) waitDelete(ctx context.Context, pred string, rev int64) (*pb.Res
 				// for the resync.
 				return nil, nil
 			}
-			for _, ev := range wr.Events { // deletes only (WithFilterPut)
+			// Deletes only (WithFilterPut). Our own key first: one transaction
+			// (etcdctl del --prefix) can delete it together with pred, and then
+			// the lock is not ours.
+			deletedPred := false
+			for _, ev := range wr.Events {
 				switch string(ev.Kv.Key) {
 				case m.myKey:
 					return nil, concurrency.ErrSessionExpired
 				case pred:
-					return wr.Header, nil
+					deletedPred = true
 				}
+			}
+			if deletedPred {
+				return wr.Header, nil
 			}
 		case <-m.s.Done():
 			return nil, concurrency.ErrSessionExpired
@@ -290,8 +297,9 @@ func (m *Mutex) Lost() <-chan struct{} {
 	}
 	ctx, cancel := context.WithCancel(m.s.Client().Ctx())
 	m.stop = cancel
-	// From the acquiring revision + 1: a delete since then is still seen.
-	wch := m.s.Client().Watch(ctx, m.myKey, clientv3.WithRev(m.hdr.Revision+1), clientv3.WithFilterPut())
+	// From our key's creation + 1: every delete of this key since it was put is
+	// seen, even one that came before Lock returned.
+	wch := m.s.Client().Watch(ctx, m.myKey, clientv3.WithRev(m.myRev+1), clientv3.WithFilterPut())
 	go func(lost chan struct{}) {
 		defer close(lost)
 		defer cancel()

@@ -408,3 +408,28 @@ func TestLostClosesWhenTheLockIsLost(t *testing.T) {
 		t.Fatal("Lost still open after Unlock")
 	}
 }
+
+// One transaction deletes the holder's key and the waiter's together (as
+// `etcdctl del --prefix` does): the waiter must not take the lock, since its
+// own key, its place in the queue, is gone too.
+func TestWaiterWhoseKeyIsDeletedWithItsPredecessorDoesNotLock(t *testing.T) {
+	etcd := workshoptest.Etcd(t)
+	holder := lock.NewMutex(session(t, etcd), "/wipe") // the older lease: its key sorts, and is deleted, first
+	require.NoError(t, holder.Lock(context.Background()))
+
+	s := session(t, etcd)
+	done := make(chan error, 1)
+	go func() { done <- lock.NewMutex(s, "/wipe").Lock(context.Background()) }()
+	waitForKey(t, etcd, keyOf("/wipe", s))
+
+	ctx, cancel := etcd.WithTimeout(context.Background())
+	defer cancel()
+	_, err := etcd.Client.Delete(ctx, "/wipe/", clientv3.WithPrefix())
+	require.NoError(t, err)
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, concurrency.ErrSessionExpired)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiter neither took the lock nor gave up")
+	}
+}
