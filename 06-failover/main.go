@@ -206,12 +206,17 @@ func failover(ctx context.Context, c *workshop.ClusterEtcd, opt options, stdout 
 	t.crashed(crash)
 	newLeader := make(chan string, 1)
 	var electedAt time.Time
+	pollCtx, stopPolling := context.WithCancel(ctx)
+	defer stopPolling()
 	go func() {
-		name := waitNewLeader(ctx, c, leader)
+		name := waitNewLeader(pollCtx, c, leader)
 		electedAt = time.Now()
 		newLeader <- name
 	}()
 	err = t.wait(ctx, func() bool { n, _ := t.after(); return n >= opt.sections })
+	if err != nil {
+		stopPolling() // the workers made no progress: do not wait for a leader either
+	}
 	r.newLeader = <-newLeader
 	r.electedAfter = electedAt.Sub(crash)
 	if err = errors.Join(err, stopWorkers()); err != nil {
@@ -228,8 +233,8 @@ func failover(ctx context.Context, c *workshop.ClusterEtcd, opt options, stdout 
 	if t.unknown > 0 || r.count != r.sections {
 		return r, fmt.Errorf("count %d, but %d critical sections succeeded (%d unknown): the lock failed to exclude", r.count, r.sections, t.unknown)
 	}
-	say("workers stopped: count %d = %d critical sections, no update lost (%d attempts failed after the crash%s)",
-		r.count, r.sections, r.failedDuringElection, t.errorsAfterCrash())
+	say("workers stopped: count %d = %d critical sections, no update lost (%d %s after the crash%s)",
+		r.count, r.sections, r.failedDuringElection, plural(r.failedDuringElection, "attempt failed", "attempts failed"), t.errorsAfterCrash())
 
 	// 3. A second member crashes: 1 of 3 is no majority, so nothing commits.
 	session, err := c.NewSession(ctx, sessionTTL)
@@ -244,6 +249,9 @@ func failover(ctx context.Context, c *workshop.ClusterEtcd, opt options, stdout 
 	began := time.Now()
 	err = lock(ctx, concurrency.NewMutex(session, lockName), opt.timeout)
 	r.noQuorumAfter = time.Since(began)
+	if ctx.Err() != nil {
+		return r, ctx.Err()
+	}
 	if err == nil {
 		return r, errors.New("locked with 2 of 3 members down: a lock without a quorum would not be safe")
 	}
@@ -288,6 +296,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := workshop.Parse(fs, args); err != nil {
 		return err
 	}
+	if opt.workers < 1 || opt.sections < 1 {
+		err := errors.New("-workers and -sections must be at least 1")
+		fmt.Fprintln(stderr, err)
+		fs.Usage()
+		return &workshop.UsageError{Err: err}
+	}
 	c, err := workshop.ConnectCluster(ctx, flags, *project, stderr)
 	if err != nil {
 		return err
@@ -295,6 +309,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer c.Close()
 
 	r, err := failover(ctx, c, opt, stdout)
+	if ctx.Err() != nil {
+		return ctx.Err() // Ctrl-C: one line, not one per worker
+	}
 	if err != nil {
 		return err
 	}
@@ -454,4 +471,11 @@ func (t *tally) wait(ctx context.Context, done func() bool) error {
 			return fmt.Errorf("no progress for a minute (%d critical sections, last error: %v)", n, lastErr)
 		}
 	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -117,7 +117,7 @@ func TestDockerCluster(t *testing.T) {
 	assert.Equal(t, m[1], m[2], "count = successful critical sections")
 	final := regexp.MustCompile(`(?m)^count: (\d+)$`).FindStringSubmatch(out)
 	require.NotNil(t, final)
-	assert.Contains(t, errOut, "members stopped with docker")
+	assert.Contains(t, errOut, "are crashed with docker kill")
 
 	// Named volumes: the counter survives even new containers (down without
 	// -v, then up), so surely a stop and a start.

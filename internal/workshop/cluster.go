@@ -434,8 +434,8 @@ func ConnectCluster(ctx context.Context, f *Flags, project string, stderr io.Wri
 			return nil, fmt.Errorf("with -endpoints, members are stopped with docker compose: %w", err)
 		}
 		c.Members = compose
-		fmt.Fprintf(stderr, "etcd: external cluster at %s; members stopped with %s -p %s\n",
-			strings.Join(c.Endpoints, ","), strings.Join(compose.command, " "), project)
+		fmt.Fprintf(stderr, "etcd: external cluster at %s; members of compose project %s are crashed with docker kill\n",
+			strings.Join(c.Endpoints, ","), project)
 	}
 	return c, nil
 }
