@@ -39,14 +39,13 @@ func countWithLock(ctx context.Context, etcd *workshop.Etcd, goroutines int, wor
 			}
 			defer etcd.CloseSession(ctx, session) // revokes the lease, even after Ctrl-C
 			locker := concurrency.NewLocker(session, "/my-test-lock")
-			// Locker.Lock and Unlock panic on any etcd error (a sync.Locker has
-			// no error to return): workshop.Lock and Unlock recover it into one.
-			if err := workshop.Lock(locker); err != nil {
-				errs <- err
-				return
-			}
-			work(&counter)
-			errs <- workshop.Unlock(locker)
+			errs <- func() (err error) {
+				defer workshop.CatchLockerPanic(&err) // Lock and Unlock panic on any etcd error
+				locker.Lock()
+				work(&counter)
+				locker.Unlock()
+				return nil
+			}()
 		}()
 	}
 	wg.Wait()

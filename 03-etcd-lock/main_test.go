@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -12,13 +11,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
 )
 
 func TestMain(m *testing.M) {
-	workshop.RunIfChild(run)
-	os.Exit(m.Run())
+	workshoptest.Main(m, run)
 }
 
 func TestCount100(t *testing.T) {

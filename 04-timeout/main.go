@@ -44,7 +44,7 @@ func lockWorkUnlock(ctx context.Context, etcd *workshop.Etcd, ttl int, work time
 	locker := concurrency.NewLocker(session, "/my-test-lock")
 
 	workshop.Logf(stdout, "locking...")
-	if err := workshop.Lock(locker); err != nil {
+	if err := lockerCall(locker.Lock); err != nil {
 		return err
 	}
 	workshop.Logf(stdout, "locked...")
@@ -55,7 +55,7 @@ func lockWorkUnlock(ctx context.Context, etcd *workshop.Etcd, ttl int, work time
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	if err := workshop.Unlock(locker); err != nil {
+	if err := lockerCall(locker.Unlock); err != nil {
 		return err
 	}
 	workshop.Logf(stdout, "released...")
@@ -97,7 +97,7 @@ func crash(ctx context.Context, etcd *workshop.Etcd, ttl int, work time.Duration
 	fmt.Fprintf(first, "killed (%s): no Unlock, no revoke; its key lives as long as its lease\n", holder.State())
 
 	countdown := etcd.ShowOwnerLease(ctx, "/my-test-lock", workshop.NewLiveLine(stderr))
-	err = workshop.Lock(locker) // blocks until etcd deletes the dead holder's key with its lease
+	err = lockerCall(locker.Lock) // blocks until etcd deletes the dead holder's key with its lease
 	countdown()
 	if err != nil {
 		return err
@@ -113,7 +113,7 @@ func crash(ctx context.Context, etcd *workshop.Etcd, ttl int, work time.Duration
 	}
 	counter.Incr()
 
-	if err := workshop.Unlock(locker); err != nil {
+	if err := lockerCall(locker.Unlock); err != nil {
 		return err
 	}
 	workshop.Logf(stdout, "released...")
@@ -209,4 +209,11 @@ func usage(fs *flag.FlagSet, msg string) error {
 	fmt.Fprintln(fs.Output(), msg)
 	fs.Usage()
 	return &workshop.UsageError{Err: errors.New(msg)}
+}
+
+// lockerCall calls a Locker's Lock or Unlock, which panic on any etcd error.
+func lockerCall(f func()) (err error) {
+	defer workshop.CatchLockerPanic(&err)
+	f()
+	return nil
 }

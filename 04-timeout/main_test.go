@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -21,8 +20,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	workshop.RunIfChild(run)
-	os.Exit(m.Run())
+	workshoptest.Main(m, run)
 }
 
 const ttl = 2 // seconds; with the embedded etcd's settings leases of 1 s and up are kept as asked

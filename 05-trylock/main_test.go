@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
 	"regexp"
 	"strings"
 	"syscall"
@@ -20,8 +19,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	workshop.RunIfChild(run)
-	os.Exit(m.Run())
+	workshoptest.Main(m, run)
 }
 
 // lockKeys are the keys under the article's lock name: one per holder or waiter.

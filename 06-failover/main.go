@@ -18,6 +18,8 @@ import (
 
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"etcd-lock-workshop/internal/cluster"
+	"etcd-lock-workshop/internal/compose"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -156,7 +158,7 @@ type report struct {
 	recovered, finalCount int // critical sections once the members are back, and the counter
 }
 
-func failover(ctx context.Context, c *workshop.ClusterEtcd, opt options, stdout io.Writer) (report, error) {
+func failover(ctx context.Context, c *cluster.Etcd, opt options, stdout io.Writer) (report, error) {
 	var r report
 	start := time.Now()
 	var sayMu sync.Mutex // the election is reported from another goroutine
@@ -193,7 +195,7 @@ func failover(ctx context.Context, c *workshop.ClusterEtcd, opt options, stdout 
 	}
 
 	// 2. The leader crashes while the workers contend.
-	leader, err := workshop.Leader(ctx, c.Client, c.Endpoints, c.Timeout)
+	leader, err := cluster.Leader(ctx, c.Client, c.Endpoints, c.Timeout)
 	if err != nil || leader == "" {
 		return r, errors.Join(fmt.Errorf("no leader to stop (%v)", err), stopWorkers())
 	}
@@ -264,7 +266,7 @@ func failover(ctx context.Context, c *workshop.ClusterEtcd, opt options, stdout 
 			return r, err
 		}
 	}
-	r.restartedLeader, _ = workshop.Leader(ctx, c.Client, c.Endpoints, c.Timeout)
+	r.restartedLeader, _ = cluster.Leader(ctx, c.Client, c.Endpoints, c.Timeout)
 	say("%s and %s restarted: 3 of 3 members up, leader %s", r.leader, r.newLeader, r.restartedLeader)
 	mutex := concurrency.NewMutex(session, lockName)
 	if err := lock(ctx, mutex, opt.timeout); err != nil {
@@ -292,7 +294,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&opt.workers, "workers", 5, "workers, each with its own session")
 	fs.IntVar(&opt.sections, "sections", 10, "critical sections before the leader is stopped, and after")
 	fs.DurationVar(&opt.timeout, "lock-timeout", 2*time.Second, "how long one lock attempt may wait")
-	project := fs.String("project", workshop.ComposeProject, "with -endpoints: the docker compose project whose members to stop")
+	project := fs.String("project", compose.Project, "with -endpoints: the docker compose project whose members to stop")
 	if err := workshop.Parse(fs, args); err != nil {
 		return err
 	}
@@ -302,7 +304,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return &workshop.UsageError{Err: err}
 	}
-	c, err := workshop.ConnectCluster(ctx, flags, *project, stderr)
+	c, err := cluster.Connect(ctx, flags, *project, stderr)
 	if err != nil {
 		return err
 	}
@@ -330,11 +332,11 @@ func reset(ctx context.Context, etcd *workshop.Etcd) error {
 
 // waitNewLeader polls the members until one other than old leads: no event
 // tells a client "elected".
-func waitNewLeader(ctx context.Context, c *workshop.ClusterEtcd, old string) string {
+func waitNewLeader(ctx context.Context, c *cluster.Etcd, old string) string {
 	for ctx.Err() == nil {
 		// A short timeout: a crashed member never answers, and while the
 		// others disagree, its silence would hold up the answer.
-		if name, _ := workshop.Leader(ctx, c.Client, c.Endpoints, 250*time.Millisecond); name != "" && name != old {
+		if name, _ := cluster.Leader(ctx, c.Client, c.Endpoints, 250*time.Millisecond); name != "" && name != old {
 			return name
 		}
 		select {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
 	"regexp"
 	"strconv"
 	"sync/atomic"
@@ -13,20 +12,20 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"etcd-lock-workshop/internal/cluster"
 	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
 )
 
 func TestMain(m *testing.M) {
-	workshop.RunIfChild(run)
-	os.Exit(m.Run())
+	workshoptest.Main(m, run)
 }
 
 // The whole lesson on an embedded cluster, with the critical section watched.
 func TestFailover(t *testing.T) {
 	t.Parallel()
 	// Generous: under -race on 2 busy cores etcd is several times slower.
-	c, err := workshop.ConnectCluster(context.Background(), &workshop.Flags{DialTimeout: 10 * time.Second}, "", &bytes.Buffer{})
+	c, err := cluster.Connect(context.Background(), &workshop.Flags{DialTimeout: 10 * time.Second}, "", &bytes.Buffer{})
 	require.NoError(t, err)
 	defer c.Close()
 

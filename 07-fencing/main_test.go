@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -13,13 +12,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
 )
 
 func TestMain(m *testing.M) {
-	workshop.RunIfChild(run) // the test binary plays client A
-	os.Exit(m.Run())
+	workshoptest.Main(m, run) // the test binary plays client A
 }
 
 // Each act for real: client A is a process that freezes itself with SIGSTOP

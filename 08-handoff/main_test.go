@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -13,13 +12,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
 )
 
 func TestMain(m *testing.M) {
-	workshop.RunIfChild(run)
-	os.Exit(m.Run())
+	workshoptest.Main(m, run)
 }
 
 var summary = regexp.MustCompile(`^summary: write_p50=([0-9.]+)ms mutex_handoff_p50=([0-9.]+)ms lock_handoff_p50=([0-9.]+)ms mutex_8=([0-9]+)/s lock_8=([0-9]+)/s$`)

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.etcd.io/etcd/api/v3/version"
 
+	"etcd-lock-workshop/internal/compose"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -29,8 +30,8 @@ func TestComposeFile(t *testing.T) {
 	assert.Contains(t, string(yml), "image: etcd-lock-workshop/etcd:v"+version.Version+"\n")
 	for i, port := range []string{"2379", "22379", "32379"} {
 		assert.Contains(t, string(yml), fmt.Sprintf(`"127.0.0.1:%s:2379"`, port))
-		assert.Contains(t, workshop.ComposeEndpoints, "http://127.0.0.1:"+port)
-		assert.Contains(t, string(yml), "ETCD_NAME="+workshop.ComposeMembers[i]+"\n")
+		assert.Contains(t, compose.Endpoints, "http://127.0.0.1:"+port)
+		assert.Contains(t, string(yml), "ETCD_NAME="+compose.Members[i]+"\n")
 	}
 	dockerfile, err := os.ReadFile("../Dockerfile")
 	require.NoError(t, err)
@@ -66,40 +67,40 @@ func TestDockerCluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	project := fmt.Sprintf("etcd-lock-workshop-test-%d", os.Getpid())
-	compose, err := workshop.NewCompose(project)
+	c, err := compose.New(project)
 	require.NoError(t, err)
 	t.Cleanup(func() { // also when the test fails or times out
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		began := time.Now()
-		assert.NoError(t, compose.Down(ctx), "down -v")
+		assert.NoError(t, c.Down(ctx), "down -v")
 		t.Logf("down -v in %s", time.Since(began).Round(100*time.Millisecond))
 		t.Logf("docker cluster test: %s in all", time.Since(start).Round(100*time.Millisecond))
 	})
 
 	var stdout, stderr bytes.Buffer
 	require.NoError(t, run(ctx, []string{"-project", project, "up"}, &stdout, &stderr), stderr.String())
-	assert.Equal(t, "cluster up: -endpoints "+workshop.ComposeEndpoints+"\n", stdout.String())
+	assert.Equal(t, "cluster up: -endpoints "+compose.Endpoints+"\n", stdout.String())
 	t.Logf("up (binary, image, members healthy) in %s", time.Since(start).Round(100*time.Millisecond))
 
 	bin := t.TempDir()
 	for _, chapter := range []string{"03-etcd-lock", "06-failover"} {
 		build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", filepath.Join(bin, chapter), "./"+chapter)
-		build.Dir = compose.Dir
+		build.Dir = c.Dir
 		build.Env = append(os.Environ(), "CGO_ENABLED=0") // with -trimpath, as etcd/bin/etcd: one build of etcd, cached
 		out, err := build.CombinedOutput()
 		require.NoError(t, err, "go build ./%s: %s", chapter, out)
 	}
 
 	began := time.Now()
-	out, errOut, err := chapter(ctx, filepath.Join(bin, "03-etcd-lock"), "-endpoints", workshop.ComposeEndpoints)
+	out, errOut, err := chapter(ctx, filepath.Join(bin, "03-etcd-lock"), "-endpoints", compose.Endpoints)
 	t.Logf("03-etcd-lock in %s", time.Since(began).Round(100*time.Millisecond))
 	require.NoError(t, err, errOut)
 	assert.Equal(t, "count: 100\n", out)
-	assert.Contains(t, errOut, "etcd: external etcd at "+workshop.ComposeEndpoints)
+	assert.Contains(t, errOut, "etcd: external etcd at "+compose.Endpoints)
 
 	began = time.Now()
-	out, errOut, err = chapter(ctx, filepath.Join(bin, "06-failover"), "-endpoints", workshop.ComposeEndpoints, "-project", project)
+	out, errOut, err = chapter(ctx, filepath.Join(bin, "06-failover"), "-endpoints", compose.Endpoints, "-project", project)
 	require.NoError(t, err, "%s\n%s", out, errOut)
 	t.Logf("06-failover against the containers in %s:\n%s", time.Since(began).Round(100*time.Millisecond), out)
 	for _, want := range []string{
@@ -122,11 +123,11 @@ func TestDockerCluster(t *testing.T) {
 	// Named volumes: the counter survives even new containers (down without
 	// -v, then up), so surely a stop and a start.
 	began = time.Now()
-	require.NoError(t, compose.Run(ctx, "down", "-t", "2"))
-	require.NoError(t, compose.Run(ctx, "up", "-d"))
-	require.NoError(t, compose.WaitHealthy(ctx, 90*time.Second, workshop.ComposeMembers...))
+	require.NoError(t, c.Run(ctx, "down", "-t", "2"))
+	require.NoError(t, c.Run(ctx, "up", "-d"))
+	require.NoError(t, c.WaitHealthy(ctx, 90*time.Second, compose.Members...))
 	t.Logf("down and up again in %s", time.Since(began).Round(100*time.Millisecond))
-	cli, err := workshop.NewClient(ctx, strings.Split(workshop.ComposeEndpoints, ","), 10*time.Second)
+	cli, err := workshop.NewClient(ctx, strings.Split(compose.Endpoints, ","), 10*time.Second)
 	require.NoError(t, err)
 	defer cli.Close()
 	rctx, rcancel := context.WithTimeout(ctx, 10*time.Second)

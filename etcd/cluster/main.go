@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 
+	"etcd-lock-workshop/internal/compose"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -23,7 +24,7 @@ func main() { workshop.Main(run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := workshop.NewFlagSet("cluster", stderr)
-	project := fs.String("project", workshop.ComposeProject, "docker compose project name")
+	project := fs.String("project", compose.Project, "docker compose project name")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: go run ./etcd/cluster [-project name] up|down|<docker compose command>")
 		fs.PrintDefaults()
@@ -35,25 +36,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return &workshop.UsageError{Err: errors.New("no command")}
 	}
-	compose, err := workshop.NewCompose(*project)
+	c, err := compose.New(*project)
 	if err != nil {
 		return err
 	}
 	switch fs.Arg(0) {
 	case "up":
-		if err := compose.Up(ctx, stderr); err != nil {
+		if err := c.Up(ctx, stderr); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "cluster up: -endpoints %s\n", workshop.ComposeEndpoints)
+		fmt.Fprintf(stdout, "cluster up: -endpoints %s\n", compose.Endpoints)
 		return nil
 	case "down":
-		if err := compose.Down(ctx); err != nil {
+		if err := c.Down(ctx); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "cluster down: members and data removed")
 		return nil
 	default: // ps, logs, stop, start...: docker compose speaks for itself
-		cmd := compose.Command(ctx, fs.Args()...)
+		cmd := c.Command(ctx, fs.Args()...)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
 		return cmd.Run()
 	}

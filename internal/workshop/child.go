@@ -14,29 +14,42 @@ import (
 	"time"
 )
 
-// childEnv marks a process started by Command or StartChild: it runs the
-// chapter's program, even when the executable is a test binary.
-const childEnv = "ETCD_LOCK_WORKSHOP_CHILD"
+// childEnv marks a process started by Command or StartChild, and holds its
+// role: it runs the chapter's program, even when the executable is a test
+// binary. (Not ETCD_*: etcd's server reads those as its flags.)
+const childEnv = "WORKSHOP_CHILD"
 
 // RunIfChild runs the chapter and exits when this process was started by
 // Command or StartChild; otherwise it returns. A chapter's TestMain calls it
 // first, so that the test binary can play the chapter in a subprocess.
 func RunIfChild(run RunFunc) {
-	if os.Getenv(childEnv) != "" {
+	if ChildRole() != "" {
 		Main(run)
 	}
 }
+
+// ChildRole is the role this process was given by CommandAs or StartChildAs
+// ("main" by Command and StartChild), or "" when a learner started it. A role
+// is a mode of the program that only the program itself uses, so it is no
+// flag in -help.
+func ChildRole() string { return os.Getenv(childEnv) }
 
 // Command returns a command that runs this same program again with args: the
 // lessons that need a second process (a holder to kill, the race detector's
 // exit status) use it, from main and from tests alike.
 func Command(ctx context.Context, args ...string) (*exec.Cmd, error) {
+	return CommandAs(ctx, "main", args...)
+}
+
+// CommandAs is Command with a role for the child (see ChildRole).
+func CommandAs(ctx context.Context, role string, args ...string) (*exec.Cmd, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, self, args...)
-	cmd.Env = append(os.Environ(), childEnv+"=1")
+	cmd.Env = append(os.Environ(), childEnv+"="+role)
+	dieWithParent(cmd)
 	if RaceDetector && os.Getenv("GORACE") == "" {
 		// A -race binary sleeps 1 s before it exits (atexit_sleep_ms): spare every child that second.
 		cmd.Env = append(cmd.Env, "GORACE=atexit_sleep_ms=0")
@@ -58,7 +71,12 @@ type Child struct {
 // StartChild starts this program with args. Its stdout lines are read with WaitFor;
 // its stderr is kept for errors. Stop it with Kill (or let it exit) and Wait.
 func StartChild(ctx context.Context, args ...string) (*Child, error) {
-	cmd, err := Command(ctx, args...)
+	return StartChildAs(ctx, "main", args...)
+}
+
+// StartChildAs is StartChild with a role for the child (see ChildRole).
+func StartChildAs(ctx context.Context, role string, args ...string) (*Child, error) {
+	cmd, err := CommandAs(ctx, role, args...)
 	if err != nil {
 		return nil, err
 	}

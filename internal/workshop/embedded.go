@@ -29,7 +29,7 @@ type Embedded struct {
 // StartEmbedded starts an etcd member on free loopback ports with its data in a
 // temp dir, and returns once it serves clients (or fails, or ctx ends).
 func StartEmbedded(ctx context.Context, opt EmbeddedOptions) (*Embedded, error) {
-	dir, err := os.MkdirTemp("", "etcd-lock-workshop-")
+	dir, err := TempDir("etcd")
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +45,7 @@ func StartEmbedded(ctx context.Context, opt EmbeddedOptions) (*Embedded, error) 
 	if opt.TickMs > 0 {
 		cfg.TickMs, cfg.ElectionMs = opt.TickMs, opt.ElectionMs
 	}
-	silence(cfg)
+	Silence(cfg)
 
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
@@ -74,9 +74,9 @@ func (s *Embedded) Close() {
 	os.RemoveAll(s.dir)
 }
 
-// silence routes etcd's JSON logs nowhere, including the lines embed prints on
-// Close ("setting up serving from embedded etcd failed ... mux: server closed").
-func silence(cfg *embed.Config) {
+// Silence routes an embedded etcd's JSON logs nowhere, including the lines embed
+// prints on Close ("setting up serving from embedded etcd failed ... mux: server closed").
+func Silence(cfg *embed.Config) {
 	cfg.Logger = "zap"
 	cfg.LogLevel = "error"
 	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())

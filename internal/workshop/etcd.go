@@ -64,11 +64,49 @@ func NewClient(ctx context.Context, endpoints []string, timeout time.Duration) (
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if _, err := cli.Get(rctx, "health-check"); err != nil {
-		cli.Close()
-		return nil, fmt.Errorf("cannot reach etcd at %s within %s (%v): is it running? without -endpoints a chapter starts its own",
-			strings.Join(endpoints, ","), timeout, err)
+		defer cli.Close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, diagnose(ctx, cli, endpoints, timeout, err)
 	}
 	return cli, nil
+}
+
+// diagnose says why a read failed: nothing answers (etcd is not running), or
+// members answer but cannot agree (no quorum, no leader).
+func diagnose(ctx context.Context, cli *clientv3.Client, endpoints []string, timeout time.Duration, readErr error) error {
+	all := strings.Join(endpoints, ",")
+	var up, down []string
+	leader := false
+	for _, ep := range endpoints {
+		sctx, cancel := context.WithTimeout(ctx, min(timeout, 2*time.Second))
+		st, err := cli.Status(sctx, ep) // needs no quorum: each member answers for itself
+		cancel()
+		if err != nil {
+			down = append(down, ep)
+			continue
+		}
+		up = append(up, ep)
+		leader = leader || st.Leader != 0
+	}
+	switch {
+	case len(up) == 0:
+		return fmt.Errorf("cannot reach etcd at %s within %s (%v): is it running? without -endpoints a chapter starts its own",
+			all, timeout, readErr)
+	case len(down) > 0 || !leader:
+		return fmt.Errorf("etcd at %s has no quorum (no leader), so it cannot serve a read: members answering: %s; not answering: %s",
+			all, strings.Join(up, ","), orNone(down))
+	default:
+		return fmt.Errorf("etcd at %s answers but did not serve a read within %s: %v", all, timeout, readErr)
+	}
+}
+
+func orNone(list []string) string {
+	if len(list) == 0 {
+		return "none"
+	}
+	return strings.Join(list, ",")
 }
 
 // NewSession returns a session whose lease (ttl seconds) is granted within the

@@ -1,18 +1,22 @@
 package workshop
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
 
-// EndpointsEnv is read when -endpoints is not given.
-const EndpointsEnv = "ETCD_ENDPOINTS"
+// EndpointsEnv is read when -endpoints is not given. It is etcdctl's own
+// variable, so `go tool etcdctl` and the chapters follow one setting; an
+// ETCD_* name would be read by etcd's server as one of its flags.
+const EndpointsEnv = "ETCDCTL_ENDPOINTS"
 
-// UsageError is a bad command line; the flag set has already printed the usage.
+// UsageError is a bad command line; the usage has already been printed.
 type UsageError struct{ Err error }
 
 func (e *UsageError) Error() string { return e.Err.Error() }
@@ -34,10 +38,10 @@ func NewFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 
 // EtcdFlags registers -endpoints and -dial-timeout on fs.
 func EtcdFlags(fs *flag.FlagSet) *Flags {
-	f := &Flags{}
-	fs.StringVar(&f.Endpoints, "endpoints", os.Getenv(EndpointsEnv),
-		"comma-separated client URLs of an external etcd (default: $"+EndpointsEnv+", else an embedded etcd)")
-	fs.DurationVar(&f.DialTimeout, "dial-timeout", 5*time.Second,
+	f := &Flags{Endpoints: os.Getenv(EndpointsEnv)}
+	fs.StringVar(&f.Endpoints, "endpoints", f.Endpoints,
+		"comma-separated client URLs of an etcd that is already running (default: $"+EndpointsEnv+", else an embedded etcd)")
+	DurationVar(fs, &f.DialTimeout, "dial-timeout", 5*time.Second, time.Millisecond, time.Hour,
 		"how long to wait for etcd to answer before giving up")
 	return f
 }
@@ -62,10 +66,92 @@ func Parse(fs *flag.FlagSet, args []string) error {
 		return &UsageError{err}
 	}
 	if fs.NArg() > 0 {
-		err := fmt.Errorf("unexpected argument %q", fs.Arg(0))
-		fmt.Fprintln(fs.Output(), err)
-		fs.Usage()
-		return &UsageError{err}
+		return BadValue(fs, "unexpected argument %q", fs.Arg(0))
 	}
+	return nil
+}
+
+// BadValue reports a command line that parses but makes no sense (two flags
+// that do not go together, say) as the flag package reports a bad flag: the
+// message, the usage, and a *UsageError (exit status 2).
+func BadValue(fs *flag.FlagSet, format string, args ...any) error {
+	err := fmt.Errorf(format, args...)
+	fmt.Fprintln(fs.Output(), err)
+	fs.Usage()
+	return &UsageError{err}
+}
+
+// Int defines an int flag that accepts only values from lo to hi: any other
+// is a bad flag, with the usage and exit status 2.
+func Int(fs *flag.FlagSet, name string, value, lo, hi int, usage string) *int {
+	p := new(int)
+	IntVar(fs, p, name, value, lo, hi, usage)
+	return p
+}
+
+// IntVar is Int, storing the value in *p.
+func IntVar(fs *flag.FlagSet, p *int, name string, value, lo, hi int, usage string) {
+	*p = value
+	fs.Var(&intValue{p, lo, hi}, name, fmt.Sprintf("%s (%d to %d)", usage, lo, hi))
+}
+
+// Duration defines a duration flag that accepts only values from lo to hi.
+func Duration(fs *flag.FlagSet, name string, value, lo, hi time.Duration, usage string) *time.Duration {
+	p := new(time.Duration)
+	DurationVar(fs, p, name, value, lo, hi, usage)
+	return p
+}
+
+// DurationVar is Duration, storing the value in *p.
+func DurationVar(fs *flag.FlagSet, p *time.Duration, name string, value, lo, hi time.Duration, usage string) {
+	*p = value
+	fs.Var(&durationValue{p, lo, hi}, name, fmt.Sprintf("%s (%s to %s)", usage, lo, hi))
+}
+
+type intValue struct {
+	p      *int
+	lo, hi int
+}
+
+func (v *intValue) String() string {
+	if v == nil || v.p == nil {
+		return "0"
+	}
+	return strconv.Itoa(*v.p)
+}
+
+func (v *intValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return errors.New("not a whole number")
+	}
+	if n < v.lo || n > v.hi {
+		return fmt.Errorf("must be %d to %d", v.lo, v.hi)
+	}
+	*v.p = n
+	return nil
+}
+
+type durationValue struct {
+	p      *time.Duration
+	lo, hi time.Duration
+}
+
+func (v *durationValue) String() string {
+	if v == nil || v.p == nil {
+		return "0s"
+	}
+	return v.p.String()
+}
+
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("not a duration such as 500ms, 2s or 1m")
+	}
+	if d < v.lo || d > v.hi {
+		return fmt.Errorf("must be %s to %s", v.lo, v.hi)
+	}
+	*v.p = d
 	return nil
 }

@@ -1,28 +1,19 @@
 package workshop
 
-import (
-	"fmt"
-	"sync"
-)
+import "fmt"
 
-// Lock takes an etcd Locker (concurrency.NewLocker). A sync.Locker has no
-// error to return, so etcd's Lock panics on any error (etcd gone, Ctrl-C):
-// recover that panic into an error a learner can read.
-func Lock(locker sync.Locker) error { return recovered("lock", locker.Lock) }
-
-// Unlock releases an etcd Locker, recovering its panic like Lock.
-func Unlock(locker sync.Locker) error { return recovered("unlock", locker.Unlock) }
-
-func recovered(what string, f func()) (err error) {
-	defer func() {
-		switch r := recover().(type) {
-		case nil:
-		case error:
-			err = fmt.Errorf("etcd %s: %w", what, r) // errors.Is still sees etcd's error
-		default:
-			err = fmt.Errorf("etcd %s: %v", what, r)
-		}
-	}()
-	f()
-	return nil
+// CatchLockerPanic, deferred, turns a panic of etcd's Locker into *err.
+// concurrency.NewLocker returns a sync.Locker, whose Lock and Unlock have no
+// error to return: on any etcd error (etcd gone, Ctrl-C) they panic.
+//
+//	defer workshop.CatchLockerPanic(&err)
+//	locker.Lock()
+func CatchLockerPanic(err *error) {
+	switch r := recover().(type) {
+	case nil:
+	case error:
+		*err = fmt.Errorf("etcd lock: %w", r) // errors.Is still sees etcd's error
+	default:
+		*err = fmt.Errorf("etcd lock: %v", r)
+	}
 }

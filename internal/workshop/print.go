@@ -53,8 +53,9 @@ func (l *LiveLine) Done() {
 	}
 }
 
+// isTerminal: w is a file (os.Stderr, or Main's wrapper of it) that is a terminal.
 func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+	f, ok := w.(interface{ Stat() (os.FileInfo, error) })
 	if !ok {
 		return false
 	}

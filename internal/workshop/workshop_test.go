@@ -65,15 +65,44 @@ func TestBadCommandLinesExit2(t *testing.T) {
 	assert.Equal(t, 0, workshop.ExitCode(flag.ErrHelp, &bytes.Buffer{}))
 }
 
-// Locker.Lock panics when etcd fails; workshop.Lock must turn that into an error.
+// Locker.Lock panics when etcd fails; CatchLockerPanic must turn that into an error.
 func TestLockFailureIsAnError(t *testing.T) {
 	etcd := workshoptest.Etcd(t)
 	session, err := etcd.NewSession(context.Background(), 60)
 	require.NoError(t, err)
 	etcd.Client.Close() // every request now fails
 
-	err = workshop.Lock(concurrency.NewLocker(session, "/my-test-lock"))
+	err = func() (err error) {
+		defer workshop.CatchLockerPanic(&err)
+		concurrency.NewLocker(session, "/my-test-lock").Lock()
+		return nil
+	}()
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "etcd lock: ")
 	assert.ErrorIs(t, err, context.Canceled, "etcd's own error is still there")
+}
+
+// A value that makes no sense is a bad flag: usage and exit status 2, before anything starts.
+func TestRangedFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"-n", "-3"}, {"-n", "0"}, {"-n", "101"}, {"-n", "many"},
+		{"-d", "0s"}, {"-d", "-5s"}, {"-d", "2h"}, {"-d", "soon"},
+		{"-dial-timeout", "0"},
+	} {
+		var stderr bytes.Buffer
+		fs := workshop.NewFlagSet("x", &stderr)
+		workshop.EtcdFlags(fs)
+		workshop.Int(fs, "n", 10, 1, 100, "how many")
+		workshop.Duration(fs, "d", time.Second, time.Millisecond, time.Hour, "how long")
+		err := workshop.Parse(fs, args)
+		assert.Equal(t, 2, workshop.ExitCode(err, &stderr), "%v", args)
+		assert.Contains(t, stderr.String(), "invalid value", "%v", args)
+		assert.Contains(t, stderr.String(), "Usage of x", "%v", args)
+	}
+	fs := workshop.NewFlagSet("x", &bytes.Buffer{})
+	n := workshop.Int(fs, "n", 10, 1, 100, "how many")
+	d := workshop.Duration(fs, "d", time.Second, time.Millisecond, time.Hour, "how long")
+	require.NoError(t, workshop.Parse(fs, []string{"-n", "100", "-d", "1ms"}))
+	assert.Equal(t, 100, *n)
+	assert.Equal(t, time.Millisecond, *d)
 }

@@ -1,4 +1,7 @@
-package workshop
+// Package cluster is a real etcd cluster whose members a chapter crashes and
+// restarts: three embedded members in this process, or the docker compose
+// cluster with -endpoints.
+package cluster
 
 import (
 	"context"
@@ -15,6 +18,9 @@ import (
 	"go.etcd.io/etcd/api/v3/version"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
+
+	"etcd-lock-workshop/internal/compose"
+	"etcd-lock-workshop/internal/workshop"
 )
 
 // Members stops and starts the members of an etcd cluster by name, so that a
@@ -28,10 +34,10 @@ type Members interface {
 	Start(ctx context.Context, name string) error
 }
 
-// ClusterTiming is the raft timing of an embedded cluster. A single member can
+// Timing is the raft timing of an embedded cluster. A single member can
 // tick every 10 ms; three members under -race on two busy cores miss 100 ms
 // election timeouts and elect spurious leaders, so a cluster ticks slower.
-var ClusterTiming = EmbeddedOptions{TickMs: 50, ElectionMs: 500}
+var Timing = workshop.EmbeddedOptions{TickMs: 50, ElectionMs: 500}
 
 // Cluster is a real etcd cluster of embedded members, in this process, on
 // loopback ports, with its data in a temp dir that Close removes.
@@ -39,7 +45,7 @@ type Cluster struct {
 	Members []*Member
 	dir     string
 	initial string // the initial-cluster setting: name=peer URL,...
-	opt     EmbeddedOptions
+	opt     workshop.EmbeddedOptions
 }
 
 // Member is one member of a Cluster. Clients and the other members reach it
@@ -57,10 +63,10 @@ type Member struct {
 	closed chan struct{} // closed once a stopped member has let go of its data
 }
 
-// StartCluster starts size members named etcd1, etcd2... and returns once all
+// Start starts size members named etcd1, etcd2... and returns once all
 // of them serve clients (a leader has been elected), or fails in time.
-func StartCluster(ctx context.Context, size int, opt EmbeddedOptions) (*Cluster, error) {
-	dir, err := os.MkdirTemp("", "etcd-lock-workshop-cluster-")
+func Start(ctx context.Context, size int, opt workshop.EmbeddedOptions) (*Cluster, error) {
+	dir, err := workshop.TempDir("cluster")
 	if err != nil {
 		return nil, err
 	}
@@ -110,11 +116,11 @@ func (c *Cluster) launch(m *Member) error {
 	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*free}, []url.URL{*peer}
 	// Used on the first start only: a restarted member finds its cluster in its data.
 	cfg.InitialCluster, cfg.InitialClusterToken = c.initial, "etcd-lock-workshop"
-	cfg.TickMs, cfg.ElectionMs = ClusterTiming.TickMs, ClusterTiming.ElectionMs
+	cfg.TickMs, cfg.ElectionMs = Timing.TickMs, Timing.ElectionMs
 	if c.opt.TickMs > 0 {
 		cfg.TickMs, cfg.ElectionMs = c.opt.TickMs, c.opt.ElectionMs
 	}
-	silence(cfg)
+	workshop.Silence(cfg)
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", m.Name, err)
@@ -398,22 +404,22 @@ func Leader(ctx context.Context, cli *clientv3.Client, endpoints []string, timeo
 	return "", fmt.Errorf("leader %x is not in the member list", leader)
 }
 
-// ClusterEtcd is an etcd cluster whose members a chapter stops and starts: an
+// Etcd is an etcd cluster whose members a chapter stops and starts: an
 // embedded three-member cluster, or with -endpoints the compose cluster.
-type ClusterEtcd struct {
-	*Etcd
+type Etcd struct {
+	*workshop.Etcd
 	Members Members
 	cluster *Cluster // nil for the compose cluster
 }
 
-// ConnectCluster starts an embedded three-member cluster, or with -endpoints
+// Connect starts an embedded three-member cluster, or with -endpoints
 // uses the compose cluster of the given project (whose containers it stops
 // with docker), and says on stderr which one. Close it when done.
-func ConnectCluster(ctx context.Context, f *Flags, project string, stderr io.Writer) (*ClusterEtcd, error) {
-	c := &ClusterEtcd{Etcd: &Etcd{Endpoints: f.EndpointList(), Timeout: f.DialTimeout}}
+func Connect(ctx context.Context, f *workshop.Flags, project string, stderr io.Writer) (*Etcd, error) {
+	c := &Etcd{Etcd: &workshop.Etcd{Endpoints: f.EndpointList(), Timeout: f.DialTimeout}}
 	if len(c.Endpoints) == 0 {
 		start := time.Now()
-		cluster, err := StartCluster(ctx, 3, EmbeddedOptions{})
+		cluster, err := Start(ctx, 3, workshop.EmbeddedOptions{})
 		if err != nil {
 			return nil, err
 		}
@@ -421,19 +427,19 @@ func ConnectCluster(ctx context.Context, f *Flags, project string, stderr io.Wri
 		fmt.Fprintf(stderr, "etcd: embedded 3-member cluster, etcd %s at %s, started in %s (use -endpoints for the compose cluster)\n",
 			version.Version, strings.Join(c.Endpoints, ","), time.Since(start).Round(time.Millisecond))
 	}
-	cli, err := NewClient(ctx, c.Endpoints, c.Timeout)
+	cli, err := workshop.NewClient(ctx, c.Endpoints, c.Timeout)
 	if err != nil {
 		c.Close()
 		return nil, err
 	}
 	c.Client = cli
 	if c.cluster == nil {
-		compose, err := NewCompose(project)
+		members, err := compose.New(project)
 		if err != nil {
 			c.Close()
 			return nil, fmt.Errorf("with -endpoints, members are stopped with docker compose: %w", err)
 		}
-		c.Members = compose
+		c.Members = members
 		fmt.Fprintf(stderr, "etcd: external cluster at %s; members of compose project %s are crashed with docker kill\n",
 			strings.Join(c.Endpoints, ","), project)
 	}
@@ -441,7 +447,7 @@ func ConnectCluster(ctx context.Context, f *Flags, project string, stderr io.Wri
 }
 
 // Close closes the client and stops an embedded cluster, removing its data.
-func (c *ClusterEtcd) Close() {
+func (c *Etcd) Close() {
 	c.Etcd.Close()
 	if c.cluster != nil {
 		c.cluster.Close()

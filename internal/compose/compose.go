@@ -1,4 +1,4 @@
-package workshop
+package compose
 
 import (
 	"bytes"
@@ -14,15 +14,15 @@ import (
 	"time"
 )
 
-// ComposeProject is the compose project name of the workshop's cluster
+// Project is the compose project name of the workshop's cluster
 // (also in .env, for docker compose commands typed by hand).
-const ComposeProject = "etcd-lock-workshop"
+const Project = "etcd-lock-workshop"
 
-// ComposeEndpoints are the cluster's client URLs, as docker-compose.yml publishes them.
-const ComposeEndpoints = "http://127.0.0.1:2379,http://127.0.0.1:22379,http://127.0.0.1:32379"
+// Endpoints are the cluster's client URLs, as docker-compose.yml publishes them.
+const Endpoints = "http://127.0.0.1:2379,http://127.0.0.1:22379,http://127.0.0.1:32379"
 
-// ComposeMembers are the cluster's services, named as the etcd members.
-var ComposeMembers = []string{"etcd1", "etcd2", "etcd3"}
+// Members are the cluster's services, named as the etcd members.
+var Members = []string{"etcd1", "etcd2", "etcd3"}
 
 // Compose drives the docker compose cluster of docker-compose.yml.
 type Compose struct {
@@ -31,10 +31,10 @@ type Compose struct {
 	command []string // "docker compose" (v2) or "docker-compose" (v1)
 }
 
-// NewCompose finds docker-compose.yml above the current directory and the
+// New finds docker-compose.yml above the current directory and the
 // compose command this machine has: the docker compose plugin, or the older
 // docker-compose program, which many laptops still have.
-func NewCompose(project string) (*Compose, error) {
+func New(project string) (*Compose, error) {
 	dir, err := projectDir()
 	if err != nil {
 		return nil, err
@@ -106,14 +106,14 @@ func (c *Compose) Up(ctx context.Context, progress io.Writer) error {
 	}
 	fmt.Fprintln(progress, "cluster: building the image (FROM scratch)")
 	// One service builds it; all three use the same image.
-	if err := c.Run(ctx, "build", ComposeMembers[0]); err != nil {
+	if err := c.Run(ctx, "build", Members[0]); err != nil {
 		return err
 	}
-	fmt.Fprintf(progress, "cluster: starting %s (project %s)\n", strings.Join(ComposeMembers, ", "), c.Project)
+	fmt.Fprintf(progress, "cluster: starting %s (project %s)\n", strings.Join(Members, ", "), c.Project)
 	if err := c.Run(ctx, "up", "-d"); err != nil {
 		return err
 	}
-	return c.WaitHealthy(ctx, 90*time.Second, ComposeMembers...)
+	return c.WaitHealthy(ctx, 90*time.Second, Members...)
 }
 
 // Down removes the members, their network and their data volumes.

@@ -1,0 +1,107 @@
+package workshop_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"etcd-lock-workshop/internal/workshop"
+	"etcd-lock-workshop/internal/workshoptest"
+)
+
+func TestMain(m *testing.M) { workshoptest.Main(m, holdEtcd) }
+
+// holdEtcd is a chapter in miniature: it starts an embedded etcd, says where
+// its data is, and waits for the end. A test plays it in a child process.
+func holdEtcd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := workshop.NewFlagSet("hold", stderr)
+	flags := workshop.EtcdFlags(fs)
+	if err := workshop.Parse(fs, args); err != nil {
+		return err
+	}
+	etcd, err := workshop.Connect(ctx, flags, stderr)
+	if err != nil {
+		return err
+	}
+	defer etcd.Close()
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), fmt.Sprintf("etcd-lock-workshop-etcd-pid%d-*", os.Getpid())))
+	fmt.Fprintln(stdout, "ready", dirs)
+	for range 10 { // a closed pipe is seen on a write, as in a chapter that prints
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+			fmt.Fprintln(stdout, "working")
+		}
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// A closed terminal, kill and a closed output pipe stop a chapter as Ctrl-C
+// does: it removes its etcd's data and exits with 128 + the signal's number.
+func TestSignalsCleanUp(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		signal syscall.Signal
+	}{
+		{"Ctrl-C", syscall.SIGINT},
+		{"terminal closed", syscall.SIGHUP},
+		{"kill", syscall.SIGTERM},
+		{"output pipe closed", syscall.SIGPIPE},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cmd, err := workshop.Command(ctx)
+			require.NoError(t, err)
+			stdout, err := cmd.StdoutPipe()
+			require.NoError(t, err)
+			require.NoError(t, cmd.Start())
+			line, err := bufio.NewReader(stdout).ReadString('\n')
+			require.NoError(t, err, "the child never got ready")
+			var dir string
+			_, err = fmt.Sscanf(line, "ready [%s", &dir)
+			require.NoError(t, err, line)
+			dir = dir[:len(dir)-1] // the closing ]
+			require.DirExists(t, dir)
+
+			if tc.signal == syscall.SIGPIPE {
+				stdout.Close() // the reader goes away; the child's next write fails
+			} else {
+				require.NoError(t, cmd.Process.Signal(tc.signal))
+			}
+			err = cmd.Wait()
+			var exit *exec.ExitError
+			require.ErrorAs(t, err, &exit)
+			assert.Equal(t, 128+int(tc.signal), exit.ExitCode(), "exit status")
+			assert.NoDirExists(t, dir, "the embedded etcd's data must be removed")
+		})
+	}
+}
+
+// A SIGKILLed run cannot clean up: the next run removes what it left.
+func TestStaleDirsOfDeadProcessesAreRemoved(t *testing.T) {
+	cmd := exec.Command("true")
+	require.NoError(t, cmd.Run())
+	dead := cmd.Process.Pid // exited and reaped: no process has this id now
+	stale := filepath.Join(os.TempDir(), fmt.Sprintf("etcd-lock-workshop-etcd-pid%d-test", dead))
+	require.NoError(t, os.MkdirAll(stale, 0o755))
+	t.Cleanup(func() { os.RemoveAll(stale) })
+	mine, err := workshop.TempDir("test")
+	require.NoError(t, err)
+	defer os.RemoveAll(mine)
+	assert.NoDirExists(t, stale, "the dead process's dir")
+	assert.DirExists(t, mine)
+}

@@ -1,0 +1,30 @@
+package workshoptest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"etcd-lock-workshop/internal/workshop"
+)
+
+// Main is a chapter's TestMain. When a test starts the test binary again as a
+// child (workshop.Command), it plays the chapter. Otherwise it runs the tests
+// with a learner's $ETCDCTL_ENDPOINTS ignored (every test picks its etcd
+// itself, and the children inherit the cleared variable), and then fails if a
+// temp dir of this process is left behind.
+func Main(m *testing.M, run workshop.RunFunc) {
+	workshop.RunIfChild(run)
+	os.Unsetenv(workshop.EndpointsEnv)
+	code := m.Run()
+	left, _ := filepath.Glob(filepath.Join(os.TempDir(), fmt.Sprintf("etcd-lock-workshop-*-pid%d-*", os.Getpid())))
+	if len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: the tests left temp dirs behind: %v\n", left)
+		for _, dir := range left {
+			os.RemoveAll(dir)
+		}
+		code = 1
+	}
+	os.Exit(code)
+}

@@ -1,0 +1,224 @@
+package workshoptest
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"etcd-lock-workshop/internal/workshop"
+)
+
+var update = flag.Bool("update", false, "rewrite the READMEs' output blocks from a real run")
+
+// Rule replaces what varies from one run to the next in a chapter's output.
+type Rule struct {
+	Re   *regexp.Regexp
+	With string
+}
+
+// R is a Rule: every match of expr becomes with.
+func R(expr, with string) Rule { return Rule{regexp.MustCompile(expr), with} }
+
+// Varies is what varies in every chapter's output. Counts and names are not
+// here: a chapter whose counts vary says so with rules of its own.
+var Varies = []Rule{
+	R(`\d{4}-\d\d-\d\d \d\d:\d\d:\d\d`, "<time>"),
+	R(`127\.0\.0\.1:\d+`, "127.0.0.1:<port>"),
+	R(`pid \d+`, "pid <pid>"),
+	R(`\b[0-9a-f]{16}\b`, "<lease>"),
+	R(`\b\d+(\.\d+)?(ns|µs|us|ms|s|m)\b`, "<duration>"),
+}
+
+// marker precedes an output block in a README: the command whose output it is.
+var marker = regexp.MustCompile(`^<!-- output of: go run \./(\S+)(.*) -->$`)
+
+// block is a fenced block of a README.
+type block struct {
+	file       string
+	info       string   // what follows the opening fence
+	marked     bool     // the output of a command: args
+	args       []string // the command's arguments
+	index      int      // among the marked blocks of its file
+	start, end int      // its lines, without the fences: lines[start:end]
+}
+
+// CheckREADMEs runs, for every output block in this folder's README.md and
+// README.zh-CN.md, the command it is the output of (the marker line above the
+// block: <!-- output of: go run ./DIR ARGS -->), and compares the output,
+// stdout and stderr as they interleave, with the block once rules and Varies
+// have replaced what varies. A line "..." in a block stands for any number of
+// lines. An unmarked block must hold commands only, so that no output goes
+// unchecked. go test -update rewrites the blocks from the run.
+func CheckREADMEs(t *testing.T, run workshop.RunFunc, rules ...Rule) {
+	files, _ := filepath.Glob("README*.md")
+	var marked []block
+	for _, file := range files {
+		for _, b := range blocks(file, readLines(t, file)) {
+			if b.marked {
+				marked = append(marked, b)
+			} else {
+				checkCommandsOnly(t, b, readLines(t, file))
+			}
+		}
+	}
+	if len(marked) == 0 {
+		t.Fatalf("no output block in %v: mark one with <!-- output of: go run ./DIR ARGS -->", files)
+	}
+	outputs := map[string]string{} // the same command in two READMEs runs once
+	for _, b := range marked {
+		key := strings.Join(b.args, " ")
+		if _, ok := outputs[key]; !ok {
+			var out syncBuffer
+			err := run(context.Background(), b.args, &out, &out)
+			if err != nil {
+				t.Fatalf("%s: run %q: %v\n%s", b.file, key, err, out.String())
+			}
+			outputs[key] = out.String()
+		}
+		got := strings.Split(strings.TrimSuffix(outputs[key], "\n"), "\n")
+		if *update {
+			rewrite(t, b, got)
+			continue
+		}
+		want := readLines(t, b.file)[b.start:b.end]
+		all := append(rules, Varies...)
+		if !match(normalize(want, all), normalize(got, all)) {
+			t.Errorf("%s: the output block of %q (lines %d-%d) does not match a real run "+
+				"(go test -update rewrites it).\nREADME:\n%s\nrun:\n%s",
+				b.file, key, b.start+1, b.end, strings.Join(want, "\n"), strings.Join(got, "\n"))
+		}
+	}
+}
+
+func readLines(t *testing.T, file string) []string {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(string(data), "\n")
+}
+
+// blocks finds the fenced blocks of a README, and the marker above each.
+func blocks(file string, lines []string) []block {
+	var found []block
+	index := 0
+	for i := 0; i < len(lines); i++ {
+		if !strings.HasPrefix(lines[i], "```") {
+			continue
+		}
+		b := block{file: file, info: strings.TrimPrefix(lines[i], "```"), start: i + 1, end: i + 1}
+		for b.end < len(lines) && !strings.HasPrefix(lines[b.end], "```") {
+			b.end++
+		}
+		if j := previousNonEmpty(lines, i); j >= 0 {
+			if m := marker.FindStringSubmatch(lines[j]); m != nil {
+				b.marked, b.args, b.index = true, strings.Fields(m[2]), index
+				index++
+			}
+		}
+		found = append(found, b)
+		i = b.end
+	}
+	return found
+}
+
+func checkCommandsOnly(t *testing.T, b block, lines []string) {
+	if b.info == "go" || b.info == "yaml" { // code, not output
+		return
+	}
+	for k := b.start; k < b.end && k < len(lines); k++ {
+		if !isCommand(lines[k]) {
+			t.Errorf("%s:%d: %q looks like output, but no test checks it: mark its block "+
+				"<!-- output of: go run ./DIR ARGS -->, or show commands only", b.file, k+1, lines[k])
+			return
+		}
+	}
+}
+
+func previousNonEmpty(lines []string, i int) int {
+	for j := i - 1; j >= 0; j-- {
+		if strings.TrimSpace(lines[j]) != "" {
+			return j
+		}
+	}
+	return -1
+}
+
+// isCommand: a line a learner types, or a comment.
+func isCommand(line string) bool {
+	line = strings.TrimSpace(line)
+	for _, p := range []string{"", "#", "go ", "GOMAXPROCS=", "docker", "-endpoints ", "export ", "ETCDCTL_"} {
+		if p == "" && line == "" || p != "" && strings.HasPrefix(line, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func normalize(lines []string, rules []Rule) []string {
+	out := make([]string, len(lines))
+	for i, line := range lines {
+		for _, r := range rules {
+			line = r.Re.ReplaceAllString(line, r.With)
+		}
+		out[i] = strings.TrimRight(line, " ")
+	}
+	return out
+}
+
+// match reports whether got fits want, where a line "..." in want stands for
+// any number of lines.
+func match(want, got []string) bool {
+	if len(want) == 0 {
+		return len(got) == 0
+	}
+	if want[0] == "..." {
+		for skip := 0; skip <= len(got); skip++ {
+			if match(want[1:], got[skip:]) {
+				return true
+			}
+		}
+		return false
+	}
+	return len(got) > 0 && want[0] == got[0] && match(want[1:], got[1:])
+}
+
+// rewrite puts got in place of the block's lines in its file.
+func rewrite(t *testing.T, b block, got []string) {
+	lines := readLines(t, b.file)
+	for _, f := range blocks(b.file, lines) { // found again: an earlier rewrite may have moved it
+		if f.marked && f.index == b.index {
+			lines = append(append(append([]string{}, lines[:f.start]...), got...), lines[f.end:]...)
+			if err := os.WriteFile(b.file, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: rewrote the output of %q", b.file, strings.Join(b.args, " "))
+			return
+		}
+	}
+	t.Fatalf("%s: output block %d not found again", b.file, b.index)
+}
+
+// syncBuffer is one buffer for stdout and stderr, written from several goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
