@@ -9,7 +9,6 @@ import (
 
 	"go.etcd.io/etcd/api/v3/version"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/client/v3/concurrency"
 	"go.uber.org/zap"
 )
 
@@ -107,20 +106,6 @@ func orNone(list []string) string {
 		return "none"
 	}
 	return strings.Join(list, ",")
-}
-
-// NewSession returns a session whose lease (ttl seconds) is granted within the
-// timeout and kept alive until ctx ends or the session is closed.
-func (e *Etcd) NewSession(ctx context.Context, ttl int) (*concurrency.Session, error) {
-	rctx, cancel := context.WithTimeout(ctx, e.Timeout)
-	defer cancel()
-	// NewSession's own Grant would use the keepalive context, which has no deadline.
-	lease, err := e.Client.Grant(rctx, int64(ttl))
-	if err != nil {
-		return nil, fmt.Errorf("grant a %ds lease: %w", ttl, err)
-	}
-	return concurrency.NewSession(e.Client, concurrency.WithTTL(ttl),
-		concurrency.WithLease(lease.ID), concurrency.WithContext(ctx))
 }
 
 // WithTimeout bounds one request.

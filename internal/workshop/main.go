@@ -6,8 +6,10 @@
 //   - etcd.go, embedded.go, tempdir.go: the etcd a chapter talks to (embedded, or
 //     external with -endpoints) and a client whose requests have deadlines;
 //   - session.go: sessions whose leases are granted and revoked with deadlines;
+//   - locker.go: etcd's Locker panics; CatchLockerPanic makes that an error;
 //   - child.go: the same program in a second process, for a holder to kill or freeze;
-//   - print.go, countdown.go: the article's output format, live lines and countdowns.
+//   - print.go, countdown.go: the article's output format, live lines and a
+//     lease's countdown.
 //
 // A new chapter is a folder NN-name with main.go (main calls Main(run)),
 // main_test.go and README.md; it may use anything here.

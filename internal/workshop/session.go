@@ -7,6 +7,20 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 )
 
+// NewSession returns a session whose lease (ttl seconds) is granted within the
+// timeout and kept alive until ctx ends or the session is closed.
+func (e *Etcd) NewSession(ctx context.Context, ttl int) (*concurrency.Session, error) {
+	rctx, cancel := context.WithTimeout(ctx, e.Timeout)
+	defer cancel()
+	// NewSession's own Grant would use the keepalive context, which has no deadline.
+	lease, err := e.Client.Grant(rctx, int64(ttl))
+	if err != nil {
+		return nil, fmt.Errorf("grant a %ds lease: %w", ttl, err)
+	}
+	return concurrency.NewSession(e.Client, concurrency.WithTTL(ttl),
+		concurrency.WithLease(lease.ID), concurrency.WithContext(ctx))
+}
+
 // CloseSession stops the session's keepalive and revokes its lease within the
 // timeout, even after Ctrl-C: Session.Close revokes with the context the
 // session was made with, which Ctrl-C has already cancelled, so the lease
