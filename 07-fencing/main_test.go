@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"etcd-lock-workshop/internal/workshoptest"
 )
@@ -22,6 +24,7 @@ func TestMain(m *testing.M) {
 // Each act for real: client A is a process that freezes itself with SIGSTOP
 // after reading, and B gets the lock only because A's keepalives stopped.
 func TestActs(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		act   string
 		wantA string // A's write, after it resumes
@@ -66,6 +69,15 @@ func TestActs(t *testing.T) {
 	}
 }
 
+// newAct sets an act's stage on an etcd of the test's own, with the record at count=0.
+func newAct(t *testing.T, fence Fence, ttl int) *Act {
+	act := &Act{etcd: workshoptest.Etcd(t), fence: fence, ttl: ttl, out: &bytes.Buffer{}}
+	closeStage, err := act.setStage(context.Background())
+	require.NoError(t, err)
+	t.Cleanup(closeStage)
+	return act
+}
+
 func token(t *testing.T, out, holder string) int64 {
 	m := regexp.MustCompile(holder + `: locked /my-test-lock \(token (\d+)\)`).FindStringSubmatch(out)
 	require.NotNil(t, m, "no token for %s in:\n%s", holder, out)
@@ -80,19 +92,13 @@ func token(t *testing.T, out, holder string) int64 {
 // A's late write with B's write after it (the reason the storage checks the
 // token on reads too).
 func TestFencesOverManyRounds(t *testing.T) {
+	t.Parallel()
 	const rounds = 20
 	for _, fence := range []Fence{NoFence, EtcdFence, TokenFence} {
 		t.Run(string(fence), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			act := &Act{etcd: workshoptest.Etcd(t), fence: fence, ttl: 60, out: &bytes.Buffer{}}
-			storage := &Storage{}
-			if fence == TokenFence {
-				url, stop, err := serve(storage)
-				require.NoError(t, err)
-				t.Cleanup(stop)
-				act.storage = &StorageClient{URL: url}
-			}
+			act := newAct(t, fence, 60)
 			var tokens []int64
 			accepted, lostRounds, refused := 0, 0, 0
 			for r := 0; r < rounds; r++ {
@@ -129,11 +135,7 @@ func TestFencesOverManyRounds(t *testing.T) {
 					assert.ErrorIs(t, errA, ErrRefused)
 					refused++
 				}
-				var referee *Storage
-				if fence == TokenFence {
-					referee = storage
-				}
-				count, err := act.count(ctx, referee)
+				count, err := act.count(ctx)
 				require.NoError(t, err)
 				if count < accepted {
 					lostRounds++
@@ -157,8 +159,7 @@ func TestFencesOverManyRounds(t *testing.T) {
 // writing. (It is not enough: TestActs shows a stall after this look.)
 func TestHolderStopsOnceItsSessionIsGone(t *testing.T) {
 	ctx := context.Background()
-	act := &Act{etcd: workshoptest.Etcd(t), fence: NoFence, ttl: 1, out: &bytes.Buffer{}}
-	require.NoError(t, act.put(ctx, recordKey, "0"))
+	act := newAct(t, NoFence, 1)
 	a, err := act.Lock(ctx, "A")
 	require.NoError(t, err)
 	defer a.Unlock(ctx)
@@ -175,7 +176,7 @@ func TestHolderStopsOnceItsSessionIsGone(t *testing.T) {
 	err = a.Incr(ctx, func() { t.Error("stalled and went on to write without the lock") })
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "A: lost the lock: session expired; not writing")
-	count, err := act.count(ctx, nil)
+	count, err := act.count(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, count)
 }
@@ -189,6 +190,8 @@ func TestStorageRefusesLowerTokens(t *testing.T) {
 		count   int
 		refused bool
 	}{
+		{0, true, 1, true}, // no token, no write: not even on a storage that has seen none
+		{-1, false, 0, true},
 		{5, false, 0, false},
 		{5, true, 1, false}, // the same holder again
 		{7, false, 0, false},
@@ -209,11 +212,83 @@ func TestStorageRefusesLowerTokens(t *testing.T) {
 	assert.Equal(t, 3, n, "refused writes changed nothing")
 }
 
+// A client whose TryLock failed (another session holds the lock) holds
+// nothing, so its writes must not pass either fence: etcd's Mutex keeps
+// IsOwner shut ("\x00", -1) and so has no token: none at all from a new
+// Mutex (no header), and none from one that held the lock before (its old
+// header stays). The storage refuses a write without a token even before it
+// has seen any token.
+func TestFailedTryLockIsRefused(t *testing.T) {
+	t.Parallel()
+	for _, fence := range []Fence{EtcdFence, TokenFence} {
+		for _, heldBefore := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s fence, held before %v", fence, heldBefore), func(t *testing.T) {
+				t.Parallel()
+				ctx := context.Background()
+				act := newAct(t, fence, 60)
+				rctx, cancel := act.etcd.WithTimeout(ctx)
+				defer cancel()
+
+				session, err := act.etcd.NewSession(ctx, act.ttl)
+				require.NoError(t, err)
+				mutex := concurrency.NewMutex(session, lockName)
+				if heldBefore {
+					require.NoError(t, mutex.TryLock(rctx))
+					require.NoError(t, mutex.Unlock(rctx))
+				}
+				b, err := act.Lock(ctx, "B")
+				require.NoError(t, err)
+				defer b.Unlock(ctx)
+				require.ErrorIs(t, mutex.TryLock(rctx), concurrency.ErrLocked)
+				c := act.holder("C", session, mutex)
+				defer c.Unlock(ctx)
+				assert.Zero(t, c.Token, "a failed TryLock has no token")
+
+				assert.ErrorIs(t, c.Write(ctx, 7), ErrRefused, "C's write before B's")
+				require.NoError(t, b.Write(ctx, 1), "B holds the lock: its write goes through")
+				assert.ErrorIs(t, c.Write(ctx, 7), ErrRefused, "C's write after B's")
+				_, err = c.Read(ctx)
+				if fence == TokenFence {
+					assert.ErrorIs(t, err, ErrRefused, "C's read: no token")
+				}
+				count, err := act.count(ctx)
+				require.NoError(t, err)
+				assert.Equal(t, 1, count, "only B's write landed")
+			})
+		}
+	}
+}
+
 // As a learner meets them: bad flags exit 2 with usage, a dead etcd exits 1 in time.
 func TestExitStatus(t *testing.T) {
+	t.Parallel()
 	workshoptest.CheckExits(t,
 		workshoptest.ExitCase{Name: "bad flag", Args: []string{"-ttl", "soon"}, Status: 2, Says: "Usage of 07-fencing"},
-		workshoptest.ExitCase{Name: "bad act", Args: []string{"-act", "4"}, Status: 2, Says: "-act must be 0 to 3"},
+		workshoptest.ExitCase{Name: "bad act", Args: []string{"-act", "4"}, Status: 2, Says: "-act: must be 0 to 3"},
+		workshoptest.ExitCase{Name: "negative act", Args: []string{"-act", "-1"}, Status: 2, Says: "Usage of 07-fencing"},
+		workshoptest.ExitCase{Name: "no ttl", Args: []string{"-ttl", "0"}, Status: 2, Says: "-ttl: must be 1 to 60"},
+		workshoptest.ExitCase{Name: "huge ttl", Args: []string{"-ttl", "9000000000"}, Status: 2, Says: "-ttl: must be 1 to 60"},
+		workshoptest.ExitCase{Name: "child's setting", Args: []string{"-role", "a"}, Status: 2, Says: "flag provided but not defined: -role"},
 		workshoptest.Unreachable(t),
+	)
+}
+
+// What passes between the program and client A's process is no flag a learner sees.
+func TestHelpShowsNoChildSettings(t *testing.T) {
+	out, status := workshoptest.Exit(t, "-help")
+	assert.Equal(t, 0, status, out)
+	assert.Contains(t, out, "-ttl")
+	for _, internal := range []string{"-role", "-fence", "-storage", "internal"} {
+		assert.NotContains(t, out, internal)
+	}
+}
+
+// The README's output blocks, from real runs. Tokens vary with what etcd has
+// seen; the timeline's order and the verdict lines do not.
+func TestREADME(t *testing.T) {
+	t.Parallel()
+	workshoptest.CheckREADMEs(t, run,
+		workshoptest.R(`token \d+`, "token <n>"),
+		workshoptest.R(`lower than \d+`, "lower than <n>"),
 	)
 }

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"etcd-lock-workshop/internal/workshop"
+)
+
+// clientA is client A, in a process of its own so that it can really stall.
+// Between its last look at its session and its write it waits to be resumed;
+// meanwhile the parent freezes the whole process with SIGSTOP, as a long GC
+// pause would: every goroutine stops, the lease's keepalives too. The parent's
+// SIGCONT both thaws the process and tells A to go on.
+func clientA(ctx context.Context, act *Act) error {
+	resumed := make(chan os.Signal, 1)
+	signal.Notify(resumed, syscall.SIGCONT)
+	defer signal.Stop(resumed)
+	a, err := act.Lock(ctx, "A")
+	if err != nil {
+		return err
+	}
+	defer a.Unlock(ctx)
+	workshop.Logf(act.out, "A: locked %s (token %d)", lockName, a.Token)
+	err = a.Incr(ctx, func() {
+		workshop.Logf(act.out, "A: stalls (SIGSTOP: the process freezes, its keepalives too)")
+		select {
+		case <-resumed:
+		case <-ctx.Done():
+		}
+	})
+	if err != nil && !errors.Is(err, ErrRefused) {
+		return err
+	}
+	// A watches its session: it does learn it lost the lock, after the fact.
+	select {
+	case <-a.session.Done():
+		workshop.Logf(act.out, "A: lost the lock: session expired")
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(act.wait()):
+		return fmt.Errorf("A: session still alive %s after resuming", act.wait())
+	}
+}
+
+// Plumbing below: client A's process, as its parent and as itself.
+
+// clientARole is the role of client A's process: this same program, started
+// by play and never by a learner, so its settings are no flags in -help.
+const clientARole = "client-a"
+
+// runClientA is run in client A's process: its arguments come from startClientA.
+func runClientA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := workshop.NewFlagSet("07-fencing (client A)", stderr)
+	flags := workshop.EtcdFlags(fs)
+	fence := fs.String("fence", "", "")
+	ttl := fs.Int("ttl", 0, "")
+	storage := fs.String("storage", "", "")
+	if err := workshop.Parse(fs, args); err != nil {
+		return err
+	}
+	etcd, err := workshop.Connect(ctx, flags, stderr)
+	if err != nil {
+		return err
+	}
+	defer etcd.Close()
+	act := &Act{etcd: etcd, fence: Fence(*fence), ttl: *ttl, out: stdout}
+	if *storage != "" {
+		act.storage = &StorageClient{URL: *storage}
+	}
+	return clientA(ctx, act)
+}
+
+// clientAProcess is client A as its parent sees it: a child process whose
+// timeline lines the parent relays.
+type clientAProcess struct {
+	*workshop.Child
+	act          *Act
+	stopOnCancel func() bool
+}
+
+// startClientA starts client A against the act's etcd, fence and storage.
+func startClientA(ctx context.Context, act *Act) (*clientAProcess, error) {
+	args := []string{"-fence", string(act.fence), "-ttl", strconv.Itoa(act.ttl),
+		"-endpoints", strings.Join(act.etcd.Endpoints, ","), "-dial-timeout", act.etcd.Timeout.String()}
+	if act.storage != nil {
+		args = append(args, "-storage", act.storage.URL)
+	}
+	// Not ctx: its cancel would SIGKILL A, and a killed A leaves its lease
+	// behind. On Ctrl-C A is asked to stop instead, and revokes its lease.
+	child, err := workshop.StartChildAs(context.WithoutCancel(ctx), clientARole, args...)
+	if err != nil {
+		return nil, err
+	}
+	a := &clientAProcess{Child: child, act: act}
+	a.stopOnCancel = context.AfterFunc(ctx, a.askToStop)
+	return a, nil
+}
+
+// relayUntil copies A's lines to the timeline up to the first one containing
+// want, and returns them all.
+func (a *clientAProcess) relayUntil(want string) (string, error) {
+	var lines strings.Builder
+	line, err := a.WaitFor(want, io.MultiWriter(a.act.out, &lines), a.act.wait())
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintln(a.act.out, line)
+	return lines.String() + line, nil
+}
+
+// askToStop sends SIGTERM, and SIGCONT so that a frozen A wakes up to take it.
+func (a *clientAProcess) askToStop() {
+	a.Signal(syscall.SIGTERM)
+	a.Signal(syscall.SIGCONT)
+}
+
+// stop ends A on every path: asked first, so that it revokes its lease;
+// SIGKILL if it has not exited in time. It returns once A is reaped.
+func (a *clientAProcess) stop() {
+	a.stopOnCancel()
+	if !a.Exited() {
+		a.askToStop()
+		exited := make(chan struct{})
+		go func() { a.Wait(); close(exited) }()
+		select {
+		case <-exited:
+		case <-time.After(a.act.etcd.Timeout + 2*time.Second): // its revoke's deadline, and a margin
+		}
+	}
+	a.Kill()
+}
