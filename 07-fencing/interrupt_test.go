@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -52,7 +50,7 @@ func TestInterruptedActLeavesNothing(t *testing.T) {
 			keys := etcd.Client.Watch(ctx, lockName+"/", clientv3.WithPrefix(), clientv3.WithFilterDelete())
 			cmd, err := workshop.Command(ctx, "-act", tc.act, "-ttl", "60", "-endpoints", etcd.Endpoints[0])
 			require.NoError(t, err)
-			var out lockedBuffer
+			var out workshoptest.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
 			if cmd.SysProcAttr == nil {
 				cmd.SysProcAttr = &syscall.SysProcAttr{}
@@ -139,22 +137,4 @@ func statFields(path string) []string {
 	}
 	s := string(data)
 	return strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-}
-
-// lockedBuffer is a program's output, written by exec's goroutines and read by the test.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -74,7 +74,7 @@ func CheckREADMEs(t *testing.T, run workshop.RunFunc, rules ...Rule) {
 	for _, b := range marked {
 		key := strings.Join(b.args, " ")
 		if _, ok := outputs[key]; !ok {
-			var out syncBuffer
+			var out Buffer
 			err := run(context.Background(), b.args, &out, &out)
 			if err != nil {
 				t.Fatalf("%s: run %q: %v\n%s", b.file, key, err, out.String())
@@ -205,19 +205,20 @@ func rewrite(t *testing.T, b block, got []string) {
 	t.Fatalf("%s: output block %d not found again", b.file, b.index)
 }
 
-// syncBuffer is one buffer for stdout and stderr, written from several goroutines.
-type syncBuffer struct {
+// Buffer is a program's output, written from several goroutines (stdout and
+// stderr, or exec's copiers) and read by the test.
+type Buffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
