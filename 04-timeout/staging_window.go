@@ -4,7 +4,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -79,15 +81,11 @@ func afterASecond(ctx context.Context, show func(context.Context) (stop func()))
 	return sync.OnceFunc(func() { cancel(); <-done })
 }
 
-// fewLines passes a countdown on to w: every update on a terminal, where they
-// rewrite one line, and one every 10 s anywhere else (a pipe, a log), where
-// each is a line of its own: 6 lines for the article's 60 s, not 60.
-func fewLines(w io.Writer) io.Writer {
-	if isTerminal(w) {
-		return w
-	}
-	return &throttled{w: w, every: 10 * time.Second}
-}
+// fewLines passes a countdown on to w: every update on a terminal, where
+// LiveLine rewrites one line ("\r..."), and one line every 10 s anywhere else
+// (a pipe, a log), where each update is a line of its own: 6 lines for the
+// article's 60 s, not 60.
+func fewLines(w io.Writer) io.Writer { return &throttled{w: w, every: 10 * time.Second} }
 
 type throttled struct {
 	w     io.Writer
@@ -96,19 +94,18 @@ type throttled struct {
 }
 
 func (t *throttled) Write(p []byte) (int, error) {
-	if !t.last.IsZero() && time.Since(t.last) < t.every {
+	rewrite := bytes.HasPrefix(p, []byte("\r")) || bytes.Equal(p, []byte("\n")) // on a terminal: an update, or its end
+	if !rewrite && !t.last.IsZero() && time.Since(t.last) < t.every {
 		return len(p), nil
 	}
 	t.last = time.Now()
 	return t.w.Write(p)
 }
 
-// isTerminal: w is a file (os.Stderr, or workshop.Main's wrapper of it) that is a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(interface{ Stat() (os.FileInfo, error) })
-	if !ok {
-		return false
+// Stat is w's, so that LiveLine sees whether w is a terminal.
+func (t *throttled) Stat() (os.FileInfo, error) {
+	if f, ok := t.w.(interface{ Stat() (os.FileInfo, error) }); ok {
+		return f.Stat()
 	}
-	info, err := f.Stat()
-	return err == nil && info.Mode()&os.ModeCharDevice != 0
+	return nil, errors.New("not a file")
 }
