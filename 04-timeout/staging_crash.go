@@ -32,13 +32,13 @@ func crash(ctx context.Context, etcd *workshop.Etcd, ttl int, work time.Duration
 	if err != nil {
 		return err
 	}
+	defer holder.Kill() // reaped whatever happens
+	// After Ctrl-C the dead holder's lease would outlive us in a shared etcd.
+	defer revoke(ctx, etcd, holder.lease)
 	if holder.ttl != ttl {
 		fmt.Fprintf(stderr, "etcd granted the holder a %ds lease, not %ds: etcd raises a TTL below its minimum\n", holder.ttl, ttl)
 		ttl = holder.ttl // the second window's lease is raised too
 	}
-	defer holder.Kill() // reaped whatever happens
-	// After Ctrl-C the dead holder's lease would outlive us in a shared etcd.
-	defer revoke(ctx, etcd, holder.lease)
 
 	var killed, locked time.Time
 	stopCountdown, stopProbes := func() {}, func() {}
