@@ -46,7 +46,8 @@ func lockWorkUnlock(ctx context.Context, etcd *workshop.Etcd, ttl int, work time
 	if err != nil {
 		return err
 	}
-	// The article's session.Close(), which could not revoke after Ctrl-C: this can. SIGKILL skips both.
+	// The article's session.Close() revokes with the session's ctx, which Ctrl-C cancels: this revokes
+	// anyway. A process killed with SIGKILL runs neither: its lease lives on until it expires.
 	defer etcd.CloseSession(ctx, session)
 
 	locker := concurrency.NewLocker(session, "/my-test-lock")

@@ -45,7 +45,7 @@ func tryLock(ctx context.Context, etcd *workshop.Etcd, work time.Duration, stdou
 	if err != nil {
 		return err
 	}
-	// The article's session.Close(), which could not revoke after Ctrl-C: this can.
+	// The article's session.Close() revokes with the session's ctx, which Ctrl-C cancels: this revokes anyway.
 	defer etcd.CloseSession(ctx, session)
 
 	// 此处使用newMutex初始化: a Mutex, not a Locker, has TryLock.
