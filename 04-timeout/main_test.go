@@ -1,19 +1,23 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
-	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
@@ -23,7 +27,7 @@ func TestMain(m *testing.M) {
 	workshoptest.Main(m, run)
 }
 
-const ttl = 2 // seconds; with the embedded etcd's settings leases of 1 s and up are kept as asked
+const ttl = 2 // seconds; the embedded etcd keeps leases of 1 s and up as asked
 
 // The whole lesson in one run: the killed holder's lock is free only once its
 // lease has expired; then the survivor keeps the lock through work longer than its TTL.
@@ -31,17 +35,17 @@ func TestCrashedHolderThenKeepalive(t *testing.T) {
 	t.Parallel()
 	var stdout timedLines
 	var stderr bytes.Buffer
-	err := run(context.Background(), []string{"-ttl", strconv.Itoa(ttl), "-work", "3500ms"}, &stdout, &stderr)
+	err := run(context.Background(), []string{"-ttl", strconv.Itoa(ttl), "-work", "5s"}, &stdout, &stderr)
 	require.NoError(t, err, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	out := stdout.String()
 	t.Logf("stdout:\n%s", out)
 
-	holderLocked := stdout.when(t, regexp.MustCompile(`^\[holder pid \d+\] \S+ \S+ locked\.\.\.$`))
-	waiterLocking := stdout.when(t, regexp.MustCompile(`^\S+ \S+ locking\.\.\.$`))
+	holderLocked := stdout.when(t, regexp.MustCompile(`^\[holder pid \d+\] locked\.\.\. \S+ \S+$`))
+	waiterLocking := stdout.when(t, regexp.MustCompile(`^locking\.\.\. \S+ \S+$`))
 	killedLine := regexp.MustCompile(`^\[holder pid (\d+)\] killed \((.*)\)`)
 	killed := stdout.when(t, killedLine)
-	locked := stdout.when(t, regexp.MustCompile(`^\S+ \S+ locked\.\.\.$`))
-	released := stdout.when(t, regexp.MustCompile(`^\S+ \S+ released\.\.\.$`))
+	locked := stdout.when(t, regexp.MustCompile(`^locked\.\.\. \S+ \S+$`))
+	released := stdout.when(t, regexp.MustCompile(`^released\.\.\. \S+ \S+$`))
 	assert.True(t, holderLocked.Before(waiterLocking) && waiterLocking.Before(killed) &&
 		killed.Before(locked) && locked.Before(released), "order of events:\n%s", out)
 
@@ -51,28 +55,27 @@ func TestCrashedHolderThenKeepalive(t *testing.T) {
 	pid, _ := strconv.Atoi(m[1])
 	assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "holder pid %d still exists", pid)
 
-	// The wait, measured here from the moment the kill was reported: the last
-	// keepalive can precede the kill by TTL/3, and etcd's lessor checks expiry
-	// every 500 ms, and under -race everything is slower.
+	// The wait, measured here from the moment the kill was reported. In theory
+	// at least 2/3 TTL (the last renewal is at most TTL/3 old); a holder whose
+	// renewal came late on a busy machine makes it a little shorter. A lock
+	// handed over at the kill would take milliseconds. The upper bound only
+	// says that nothing else freed it, much later.
 	wait := locked.Sub(killed)
-	assert.GreaterOrEqual(t, wait, ttl*time.Second*2/3, "got the lock before the dead holder's lease could expire")
-	assert.LessOrEqual(t, wait, ttl*time.Second+1500*time.Millisecond, "waited far longer than the TTL")
+	assert.GreaterOrEqual(t, wait, ttl*time.Second/2, "got the lock before the dead holder's lease could expire")
+	assert.Less(t, wait, ttl*time.Second+10*time.Second, "waited far longer than the TTL")
 	printed := regexp.MustCompile(`(?m)^waited (\d+\.\d)s after the kill`).FindStringSubmatch(out)
 	require.NotNil(t, printed, "no 'waited N.Ns' line")
 	secs, _ := strconv.ParseFloat(printed[1], 64)
-	assert.InDelta(t, wait.Seconds(), secs, 0.3, "printed wait vs measured")
+	assert.InDelta(t, wait.Seconds(), secs, 1, "printed wait vs measured")
 
-	// Keepalive: every probe failed with ErrLocked's message, and the last ones
-	// came after the TTL had passed; run would have failed had the session been lost.
-	probes := stdout.all(regexp.MustCompile(`^probe \d+, .*: another session's TryLock: (.*)$`))
-	require.GreaterOrEqual(t, len(probes), 2, out) // a tick is dropped if a probe is slow
-	for _, p := range probes {
-		assert.Contains(t, p.text, "mutex: Locked by another session")
-	}
-	assert.Greater(t, probes[len(probes)-1].at.Sub(locked), ttl*time.Second, "no probe after the TTL had passed")
+	// Keepalive: the probes found the lock still ours, also after the TTL had
+	// passed; run would have failed had the session lost its lease.
+	probes := stdout.all(regexp.MustCompile(`^probe \d+, .* into the work: /my-test-lock is still ours, its lease has under \d+s left$`))
+	require.NotEmpty(t, probes, out)
+	assert.Greater(t, probes[len(probes)-1].at.Sub(locked), ttl*time.Second, "no probe after the TTL had passed:\n%s", out)
 
-	assert.True(t, strings.HasSuffix(out, "\ncount: 1\n"), "last line:\n%s", out)
-	assert.Contains(t, stderr.String(), "owner of /my-test-lock: lease ", "countdown")
+	assert.Regexp(t, `\nreleased\.\.\. \S+ \S+\ncount: 1\n$`, out, "the last lines")
+	assert.Contains(t, stderr.String(), "the dead holder: lease ", "countdown")
 	assert.NotContains(t, stderr.String(), `"level"`, "no etcd JSON logs")
 }
 
@@ -104,103 +107,172 @@ func TestPlainCtrlCKeepsTheLockUntilTheLeaseExpires(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("-plain ignored Ctrl-C (SIGINT)")
 	}
-	// A clean shutdown would exit 1 with "context canceled".
+	// A clean shutdown would exit 130 after revoking the lease.
 	assert.Equal(t, "signal: interrupt", first.State().String(), "Ctrl-C must kill -plain, not shut it down cleanly")
 
 	_, err = second.WaitFor("locked...", nil, 30*time.Second)
 	require.NoError(t, err)
-	assert.GreaterOrEqual(t, time.Since(interrupted), ttl*time.Second*2/3, "the lock was free before the lease could expire")
-	_, err = second.WaitFor("released...", nil, 30*time.Second)
+	assert.GreaterOrEqual(t, time.Since(interrupted), ttl*time.Second/2, "the lock was free before the lease could expire")
+	_, err = second.WaitFor("count: 1", nil, 30*time.Second)
 	require.NoError(t, err)
 	assert.NoError(t, second.Wait())
 }
 
-// -plain alone would start a private etcd that no second terminal could share.
+// Closing the terminal (SIGHUP) in the middle of the countdown: the program
+// stops at once with 128+1, its holder child reaped, its embedded etcd's temp
+// dir removed, and in a shared etcd both leases revoked (the dead holder's
+// too), so no key of the lesson is left.
+func TestSIGHUPMidCountdownCleansUp(t *testing.T) {
+	t.Parallel()
+	shared := workshoptest.Etcd(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"embedded", nil},
+		{"shared etcd", []string{"-endpoints", strings.Join(shared.Endpoints, ",")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cmd, err := workshop.Command(ctx, append(tc.args, "-ttl", "30", "-work", "1s")...)
+			require.NoError(t, err)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			stdout, err := cmd.StdoutPipe()
+			require.NoError(t, err)
+			require.NoError(t, cmd.Start())
+			defer cmd.Process.Kill()
+
+			killedLine := regexp.MustCompile(`^\[holder pid (\d+)\] killed `)
+			var holder int
+			lines := bufio.NewScanner(stdout)
+			for holder == 0 && lines.Scan() {
+				if m := killedLine.FindStringSubmatch(lines.Text()); m != nil {
+					holder, _ = strconv.Atoi(m[1])
+				}
+			}
+			if holder != 0 {
+				require.NoError(t, cmd.Process.Signal(syscall.SIGHUP)) // the waiter is in Lock, 30 s to go
+			}
+			for lines.Scan() { // to the end: the program exits
+			}
+			err = cmd.Wait()
+			require.NotZero(t, holder, "no holder was killed; stderr:\n%s", stderr.String())
+			assert.Equal(t, 129, cmd.ProcessState.ExitCode(), "%v; stderr:\n%s", err, stderr.String())
+			assert.Contains(t, stderr.String(), "stopped by SIGHUP (terminal closed): cleaned up and exited")
+			assert.ErrorIs(t, syscall.Kill(holder, 0), syscall.ESRCH, "holder pid %d still exists", holder)
+			left, _ := filepath.Glob(filepath.Join(os.TempDir(), fmt.Sprintf("etcd-lock-workshop-*-pid%d-*", cmd.Process.Pid)))
+			assert.Empty(t, left, "temp dirs left behind")
+			if tc.args != nil {
+				assert.Empty(t, leases(t, shared), "leases left in the shared etcd")
+				assert.Empty(t, lockKeys(t, shared), "keys left under /my-test-lock")
+			}
+		})
+	}
+}
+
+// -plain alone would start a private etcd that no second window could share.
 func TestPlainNeedsEndpoints(t *testing.T) {
 	t.Setenv(workshop.EndpointsEnv, "")
 	var stderr bytes.Buffer
 	err := run(context.Background(), []string{"-plain"}, &bytes.Buffer{}, &stderr)
 	var usage *workshop.UsageError
-	require.True(t, errors.As(err, &usage), "want a usage error, got %v", err)
+	require.ErrorAs(t, err, &usage)
 	assert.Contains(t, stderr.String(), "-plain needs -endpoints")
 	assert.Contains(t, stderr.String(), "Usage of 04-timeout")
-
-	out, status := workshoptest.Exit(t, "-plain")
-	assert.Equal(t, 2, status, out)
-	assert.Contains(t, out, "-plain needs -endpoints")
 }
 
 func TestExitStatus(t *testing.T) {
 	t.Parallel()
 	workshoptest.CheckExits(t,
 		workshoptest.ExitCase{Name: "bad flag", Args: []string{"-ttl", "soon"}, Status: 2, Says: "Usage of 04-timeout"},
-		workshoptest.ExitCase{Name: "ttl below 1", Args: []string{"-ttl", "0"}, Status: 2, Says: "-ttl must be at least 1"},
+		workshoptest.ExitCase{Name: "ttl 0", Args: []string{"-ttl", "0"}, Status: 2, Says: `invalid value "0" for flag -ttl: must be 1 to 600`},
+		workshoptest.ExitCase{Name: "ttl of 285 years", Args: []string{"-ttl", "9000000000"}, Status: 2, Says: "must be 1 to 600"},
+		workshoptest.ExitCase{Name: "negative work", Args: []string{"-work", "-5s"}, Status: 2, Says: `invalid value "-5s" for flag -work`},
+		workshoptest.ExitCase{Name: "plain without etcd", Args: []string{"-plain"}, Status: 2, Says: "-plain needs -endpoints"},
 		workshoptest.Unreachable(t),
 	)
 }
 
-// timedLines is a stdout that notes when each line arrived, so the test
-// measures the waits itself instead of trusting what the program prints.
-type timedLines struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	partial string
-	lines   []timedLine
+// In a shared etcd someone else may hold the lock already: one line says so,
+// and no holder is started.
+func TestLockHeldByAnotherProgram(t *testing.T) {
+	t.Parallel()
+	etcd := workshoptest.Etcd(t)
+	ctx := context.Background()
+	session, err := etcd.NewSession(ctx, 60)
+	require.NoError(t, err)
+	defer etcd.CloseSession(ctx, session)
+	other := concurrency.NewMutex(session, "/my-test-lock")
+	require.NoError(t, other.Lock(ctx))
+
+	var stdout, stderr bytes.Buffer
+	err = run(ctx, []string{"-endpoints", etcd.Endpoints[0]}, &stdout, &stderr)
+	require.Error(t, err)
+	assert.Equal(t, fmt.Sprintf("/my-test-lock is held by another program (key %s): wait until it is free, or use another etcd", other.Key()), err.Error())
+	assert.Empty(t, stdout.String(), "no holder started")
 }
 
-type timedLine struct {
-	text string
-	at   time.Time
-}
-
-func (w *timedLines) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	now := time.Now()
-	w.buf.Write(p)
-	w.partial += string(p)
-	for {
-		i := strings.IndexByte(w.partial, '\n')
-		if i < 0 {
-			break
-		}
-		w.lines = append(w.lines, timedLine{w.partial[:i], now})
-		w.partial = w.partial[i+1:]
+// A child that fails is reported by its own error line, not by a guess.
+func TestLastError(t *testing.T) {
+	for in, want := range map[string]string{
+		"child 42 exited before printing \"locked...\": exit status 1 etcd: external etcd at http://x\nerror: grant a 2s lease: etcdserver: too many requests": "grant a 2s lease: etcdserver: too many requests",
+		`child 42 did not print "locked..." within 30s`: `child 42 did not print "locked..." within 30s`,
+	} {
+		assert.Equal(t, want, lastError(fmt.Errorf("%s", in)))
 	}
-	return len(p), nil
 }
 
-func (w *timedLines) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
+// The README's output blocks, from real runs.
+func TestREADME(t *testing.T) {
+	t.Parallel()
+	workshoptest.CheckREADMEs(t, run,
+		// A lease id is 16 hex digits, or fewer when it starts with a zero.
+		workshoptest.R(`lease [0-9a-f]{1,16}\b`, "lease <lease>"))
 }
 
-// all returns the lines matching re, with when they were written.
-func (w *timedLines) all(re *regexp.Regexp) []timedLine {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	var found []timedLine
-	for _, l := range w.lines {
-		if re.MatchString(l.text) {
-			found = append(found, l)
-		}
+// The article's program alone, with nobody else on the lock: it locks at
+// once, works, counts and releases. (Timestamps dropped: they vary.)
+func Example() {
+	etcd, err := workshop.Connect(context.Background(), &workshop.Flags{DialTimeout: 10 * time.Second}, &bytes.Buffer{})
+	if err != nil {
+		fmt.Println(err)
+		return
 	}
-	return found
+	defer etcd.Close()
+	var out bytes.Buffer
+	if err := lockWorkUnlock(context.Background(), etcd, ttl, 0, &out); err != nil {
+		fmt.Println(err)
+	}
+	fmt.Print(regexp.MustCompile(` \d{4}-\d\d-\d\d \d\d:\d\d:\d\d`).ReplaceAllString(out.String(), ""))
+	// Output:
+	// locking...
+	// locked...
+	// released...
+	// count: 1
 }
 
-// line returns the one line matching re.
-func (w *timedLines) line(t *testing.T, re *regexp.Regexp) string {
+// leases are the leases etcd still keeps: each session's, until revoked or expired.
+func leases(t *testing.T, etcd *workshop.Etcd) []clientv3.LeaseStatus {
 	t.Helper()
-	found := w.all(re)
-	require.Len(t, found, 1, "lines matching %s in:\n%s", re, w.String())
-	return found[0].text
+	ctx, cancel := etcd.WithTimeout(context.Background())
+	defer cancel()
+	resp, err := etcd.Client.Leases(ctx)
+	require.NoError(t, err)
+	return resp.Leases
 }
 
-// when returns when the one line matching re was written.
-func (w *timedLines) when(t *testing.T, re *regexp.Regexp) time.Time {
+// lockKeys are the keys under the article's lock name: one per holder or waiter.
+func lockKeys(t *testing.T, etcd *workshop.Etcd) []string {
 	t.Helper()
-	found := w.all(re)
-	require.Len(t, found, 1, "lines matching %s in:\n%s", re, w.String())
-	return found[0].at
+	ctx, cancel := etcd.WithTimeout(context.Background())
+	defer cancel()
+	resp, err := etcd.Client.Get(ctx, "/my-test-lock/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	require.NoError(t, err)
+	var keys []string
+	for _, kv := range resp.Kvs {
+		keys = append(keys, string(kv.Key))
+	}
+	return keys
 }

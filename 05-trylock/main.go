@@ -1,10 +1,13 @@
-// Chapter 05, the article's "需要有阻塞和非阻塞两种请求锁的接口" (a blocking and a
-// non-blocking way to ask for the lock), met by its TryLock program:
-// concurrency.NewMutex can also try the lock and give up at once instead of
-// waiting in line. One command plays the
-// article's two terminals: this process takes /my-test-lock, a second process
-// (this same program with -plain) tries it and fails at once, and after the
-// release the second process tries again and gets it.
+// Chapter 05, the article's section 实现阻塞和非阻塞接口 (a blocking and a
+// non-blocking way to ask for the lock): concurrency.NewMutex has Lock, which
+// waits in line (chapters 03 and 04), and TryLock, which answers at once: the
+// lock, or concurrency.ErrLocked ("mutex: Locked by another session").
+//
+// tryLock is the article's TryLock program. The article runs it in two
+// windows: the first takes the lock and works, the second fails at once.
+// `go run ./05-trylock` stages that in one command (staging.go: the second
+// window is this program in a child process); -plain runs the article's
+// program alone, for its two windows by hand.
 package main
 
 import (
@@ -12,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"go.etcd.io/etcd/client/v3/concurrency"
@@ -20,52 +22,66 @@ import (
 	"etcd-lock-workshop/internal/workshop"
 )
 
+// Counter is the article's counter: the holder of the lock counts its work.
+type Counter struct {
+	count int
+}
+
+func (m *Counter) Incr() {
+	m.count++
+}
+
+func (m *Counter) Count() int {
+	return m.count
+}
+
 // tryLock is the article's TryLock program: take /my-test-lock if it is free,
-// do the work, release it; if another session holds it, say so and give up
-// at once (concurrency.ErrLocked) rather than wait as Lock would.
-func tryLock(ctx context.Context, etcd *workshop.Etcd, stdout io.Writer, work func() error) error {
+// work, count, unlock; if another session holds it, say so and give up at once.
+func tryLock(ctx context.Context, etcd *workshop.Etcd, work time.Duration, stdout io.Writer) error {
+	counter := &Counter{}
+
+	// The article's concurrency.NewSession(client): a 60 s lease, here granted within a deadline.
 	session, err := etcd.NewSession(ctx, 60)
 	if err != nil {
 		return err
 	}
-	defer etcd.CloseSession(ctx, session) // revokes the lease, even after Ctrl-C
-	m := concurrency.NewMutex(session, "/my-test-lock")
+	// The article's session.Close() revokes with the session's ctx, which Ctrl-C cancels: this revokes anyway.
+	defer etcd.CloseSession(ctx, session)
 
-	start := time.Now()
-	tctx, cancel := etcd.WithTimeout(ctx)
-	err = m.TryLock(tctx) // one Txn: our key is the oldest, or it is deleted again and we get ErrLocked
+	// 此处使用newMutex初始化: a Mutex, not a Locker, has TryLock.
+	locker := concurrency.NewMutex(session, "/my-test-lock")
+	fmt.Fprintln(stdout, "locking...", time.Now().Format("2006-01-02 15:04:05"))
+	tctx, cancel := etcd.WithTimeout(ctx) // the article's context.Background() has no deadline
+	err = locker.TryLock(tctx)            // one Txn: our key is the oldest, or it is deleted again: ErrLocked
 	cancel()
+	// 获取锁失败就抛错
 	if errors.Is(err, concurrency.ErrLocked) {
-		workshop.Logf(stdout, "lock failed %v (TryLock took %s)", err, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintln(stdout, "lock failed", err)
 		return err
 	}
-	if err != nil {
+	if err != nil { // no answer from etcd is not the answer "locked": an error, exit status 1
 		return fmt.Errorf("TryLock /my-test-lock: %w", err)
 	}
-	workshop.Logf(stdout, "locked...")
-
-	workErr := work()
-	// Not ctx: after Ctrl-C during the work, the lock must still be released.
-	uctx, cancel := etcd.WithTimeout(context.WithoutCancel(ctx))
-	defer cancel()
-	if err := m.Unlock(uctx); err != nil {
-		return fmt.Errorf("unlock /my-test-lock: %w", err)
+	fmt.Fprintln(stdout, "locked...", time.Now().Format("2006-01-02 15:04:05"))
+	// The article's time.Sleep(100 * time.Second), which here also ends on Ctrl-C or a lost lease.
+	select {
+	case <-time.After(work):
+	case <-session.Done(): // the keepalive failed: the lease, and the lock with it, may be gone
+		return errors.New("lost the lock during the work: its lease could not be renewed")
+	case <-ctx.Done():
+		return ctx.Err() // the deferred revoke deletes our key: the lock is free
 	}
-	workshop.Logf(stdout, "released...")
-	return workErr
-}
-
-// bothOutcomes is the article's two terminals in one command. Terminal 1 (this
-// process) holds the lock while terminal 2 (another process) tries it: it
-// fails. Terminal 1 releases; terminal 2 tries again: it succeeds.
-func bothOutcomes(ctx context.Context, etcd *workshop.Etcd, stdout, stderr io.Writer) error {
-	err := tryLock(ctx, etcd, workshop.Prefixed(stdout, "[terminal 1] "), func() error {
-		return terminal2(ctx, etcd, stdout, stderr, "lock failed")
-	})
-	if err != nil {
-		return err
+	counter.Incr()
+	uctx, cancel := etcd.WithTimeout(ctx) // the article's context.Background() has no deadline
+	err = locker.Unlock(uctx)
+	cancel()
+	if err != nil { // the article prints "unlock failed" and exits 0: here one line, exit status 1
+		return fmt.Errorf("unlock failed: %w", err)
 	}
-	return terminal2(ctx, etcd, stdout, stderr, "released...")
+	fmt.Fprintln(stdout, "released...", time.Now().Format("2006-01-02 15:04:05"))
+
+	fmt.Fprintln(stdout, "count:", counter.Count())
+	return nil
 }
 
 func main() { workshop.Main(run) }
@@ -73,10 +89,16 @@ func main() { workshop.Main(run) }
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := workshop.NewFlagSet("05-trylock", stderr)
 	flags := workshop.EtcdFlags(fs)
-	plain := fs.Bool("plain", false, "run only the article's program: TryLock, hold the lock for -hold, unlock (run it in two terminals with -endpoints)")
-	hold := fs.Duration("hold", 30*time.Second, "with -plain: how long to hold the lock once it is taken")
+	plain := fs.Bool("plain", false, "run only the article's program, for its two windows by hand; needs -endpoints")
+	hold := workshop.Duration(fs, "hold", 30*time.Second, 0, time.Hour, "with -plain: how long the work holds the lock, 100s in the article")
 	if err := workshop.Parse(fs, args); err != nil {
 		return err
+	}
+	if *plain && len(flags.EndpointList()) == 0 {
+		return workshop.BadValue(fs, "-plain needs -endpoints (or $%s): both windows must use one etcd, and without it each would start its own", workshop.EndpointsEnv)
+	}
+	if !*plain && isSet(fs, "hold") {
+		return workshop.BadValue(fs, "-hold goes with -plain: in the one-command run, the first window holds the lock while the second tries it")
 	}
 	etcd, err := workshop.Connect(ctx, flags, stderr)
 	if err != nil {
@@ -85,46 +107,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer etcd.Close()
 
 	if !*plain {
-		return bothOutcomes(ctx, etcd, stdout, stderr)
+		return bothWindows(ctx, etcd, stdout, stderr)
 	}
-	err = tryLock(ctx, etcd, stdout, func() error { return sleep(ctx, *hold) })
+	err = tryLock(ctx, etcd, *hold, plainWindow(*hold, stdout, stderr))
 	if errors.Is(err, concurrency.ErrLocked) {
-		return nil // like the article: "lock failed" is the answer, not a crash
+		return nil // as in the article, "lock failed" is an answer, not a crash: exit status 0
 	}
 	return err
-}
-
-// terminal2 runs this program again with -plain against the same etcd, copies
-// its lines to stdout, and returns once it has printed want and exited.
-func terminal2(ctx context.Context, etcd *workshop.Etcd, stdout, stderr io.Writer, want string) error {
-	child, err := workshop.StartChild(ctx, "-plain", "-hold", "0s",
-		"-endpoints", strings.Join(etcd.Endpoints, ","), "-dial-timeout", etcd.Timeout.String())
-	if err != nil {
-		return err
-	}
-	defer child.Kill() // reaped whatever happens
-	fmt.Fprintf(stderr, "terminal 2: started 05-trylock -plain (pid %d)\n", child.Pid())
-	out := workshop.Prefixed(stdout, "[terminal 2] ")
-	// Generous: a process start and a connection, possibly under -race on a busy machine.
-	line, err := child.WaitFor(want, out, 30*time.Second)
-	if err != nil {
-		return fmt.Errorf("terminal 2: %w", err)
-	}
-	fmt.Fprintln(out, line)
-	if err := child.Wait(); err != nil {
-		return fmt.Errorf("terminal 2 (pid %d): %w", child.Pid(), err)
-	}
-	return nil
-}
-
-// sleep waits for d, or until Ctrl-C.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("interrupted while holding the lock: %w", ctx.Err())
-	}
 }
