@@ -16,7 +16,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"etcd-lock-workshop/internal/workshop"
@@ -165,8 +164,8 @@ func TestSIGHUPMidCountdownCleansUp(t *testing.T) {
 			left, _ := filepath.Glob(filepath.Join(os.TempDir(), fmt.Sprintf("etcd-lock-workshop-*-pid%d-*", cmd.Process.Pid)))
 			assert.Empty(t, left, "temp dirs left behind")
 			if tc.args != nil {
-				assert.Empty(t, leases(t, shared), "leases left in the shared etcd")
-				assert.Empty(t, lockKeys(t, shared), "keys left under /my-test-lock")
+				assert.Empty(t, workshoptest.Leases(t, shared), "leases left in the shared etcd")
+				assert.Empty(t, workshoptest.Keys(t, shared, "/my-test-lock/"), "keys left under /my-test-lock")
 			}
 		})
 	}
@@ -251,28 +250,4 @@ func Example() {
 	// locked...
 	// released...
 	// count: 1
-}
-
-// leases are the leases etcd still keeps: each session's, until revoked or expired.
-func leases(t *testing.T, etcd *workshop.Etcd) []clientv3.LeaseStatus {
-	t.Helper()
-	ctx, cancel := etcd.WithTimeout(context.Background())
-	defer cancel()
-	resp, err := etcd.Client.Leases(ctx)
-	require.NoError(t, err)
-	return resp.Leases
-}
-
-// lockKeys are the keys under the article's lock name: one per holder or waiter.
-func lockKeys(t *testing.T, etcd *workshop.Etcd) []string {
-	t.Helper()
-	ctx, cancel := etcd.WithTimeout(context.Background())
-	defer cancel()
-	resp, err := etcd.Client.Get(ctx, "/my-test-lock/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
-	require.NoError(t, err)
-	var keys []string
-	for _, kv := range resp.Kvs {
-		keys = append(keys, string(kv.Key))
-	}
-	return keys
 }

@@ -147,7 +147,7 @@ func countDown(ctx context.Context, etcd *workshop.Etcd, lease clientv3.LeaseID,
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		etcd.LeaseCountdown(ctx, lease, workshop.NewLiveLine(fewLines(stderr)), "the dead holder")
+		etcd.LeaseCountdown(ctx, lease, workshop.NewLiveLine(stderr), "the dead holder")
 	}()
 	return sync.OnceFunc(func() { cancel(); <-done })
 }

@@ -4,12 +4,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -48,7 +45,7 @@ func plainWindow(ctx context.Context, etcd *workshop.Etcd, work time.Duration, s
 			switch {
 			case strings.HasPrefix(line, "locking..."):
 				stop = afterASecond(ctx, func(ctx context.Context) (stop func()) {
-					return etcd.ShowOwnerLease(ctx, lockName, workshop.NewLiveLine(fewLines(stderr)))
+					return etcd.ShowOwnerLease(ctx, lockName, workshop.NewLiveLine(stderr))
 				})
 			case strings.HasPrefix(line, "locked...") && work >= 2*time.Second:
 				fmt.Fprintf(stderr, "working %s (-work); Ctrl-C now is the article's crash: this program dies holding the lock\n", work)
@@ -79,33 +76,4 @@ func afterASecond(ctx context.Context, show func(context.Context) (stop func()))
 		stopShow()
 	}()
 	return sync.OnceFunc(func() { cancel(); <-done })
-}
-
-// fewLines passes a countdown on to w: every update on a terminal, where
-// LiveLine rewrites one line ("\r..."), and one line every 10 s anywhere else
-// (a pipe, a log), where each update is a line of its own: 6 lines for the
-// article's 60 s, not 60.
-func fewLines(w io.Writer) io.Writer { return &throttled{w: w, every: 10 * time.Second} }
-
-type throttled struct {
-	w     io.Writer
-	every time.Duration
-	last  time.Time
-}
-
-func (t *throttled) Write(p []byte) (int, error) {
-	rewrite := bytes.HasPrefix(p, []byte("\r")) || bytes.Equal(p, []byte("\n")) // on a terminal: an update, or its end
-	if !rewrite && !t.last.IsZero() && time.Since(t.last) < t.every {
-		return len(p), nil
-	}
-	t.last = time.Now()
-	return t.w.Write(p)
-}
-
-// Stat is w's, so that LiveLine sees whether w is a terminal.
-func (t *throttled) Stat() (os.FileInfo, error) {
-	if f, ok := t.w.(interface{ Stat() (os.FileInfo, error) }); ok {
-		return f.Stat()
-	}
-	return nil, errors.New("not a file")
 }

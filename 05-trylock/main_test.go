@@ -12,7 +12,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"etcd-lock-workshop/internal/workshop"
@@ -44,7 +43,7 @@ func TestTryLockAnswersWhileTheLockIsHeld(t *testing.T) {
 			if owner != nil {
 				ownerAfter = string(owner.Key)
 			}
-			keysAfter = lockKeys(t, etcd)
+			keysAfter = workshoptest.Keys(t, etcd, "/my-test-lock/")
 		}
 	}}
 	require.NoError(t, tryLock(ctx, etcd, 0, holder))
@@ -59,8 +58,8 @@ func TestTryLockAnswersWhileTheLockIsHeld(t *testing.T) {
 	second.Reset()
 	require.NoError(t, tryLock(ctx, etcd, 0, &second), "TryLock after the release")
 	assert.Regexp(t, `\nlocked\.\.\. .*\nreleased\.\.\. .*\ncount: 1\n$`, second.String())
-	assert.Empty(t, lockKeys(t, etcd), "Unlock leaves no key behind")
-	assert.Empty(t, leases(t, etcd), "every session revoked its lease")
+	assert.Empty(t, workshoptest.Keys(t, etcd, "/my-test-lock/"), "Unlock leaves no key behind")
+	assert.Empty(t, workshoptest.Leases(t, etcd), "every session revoked its lease")
 }
 
 // The article's two windows by hand against one etcd: window 1 holds the lock
@@ -96,8 +95,8 @@ func TestTwoWindowsByHand(t *testing.T) {
 			require.NoError(t, window1.Signal(tc.signal))
 			err = window1.Wait()
 			assert.Equal(t, tc.status, window1.State().ExitCode(), "%v", err)
-			assert.Empty(t, leases(t, etcd), "window 1 revoked its lease on the way out")
-			assert.Empty(t, lockKeys(t, etcd), "and its key went with it")
+			assert.Empty(t, workshoptest.Leases(t, etcd), "window 1 revoked its lease on the way out")
+			assert.Empty(t, workshoptest.Keys(t, etcd, "/my-test-lock/"), "and its key went with it")
 
 			stdout.Reset()
 			require.NoError(t, run(context.Background(), []string{"-plain", "-hold", "0s", "-endpoints", endpoint}, &stdout, &stderr))
@@ -166,28 +165,4 @@ func Example() {
 	// window 2:
 	// locking...
 	// lock failed mutex: Locked by another session
-}
-
-// leases are the leases etcd still keeps: each session's, until revoked or expired.
-func leases(t *testing.T, etcd *workshop.Etcd) []clientv3.LeaseStatus {
-	t.Helper()
-	ctx, cancel := etcd.WithTimeout(context.Background())
-	defer cancel()
-	resp, err := etcd.Client.Leases(ctx)
-	require.NoError(t, err)
-	return resp.Leases
-}
-
-// lockKeys are the keys under the article's lock name: one per holder or waiter.
-func lockKeys(t *testing.T, etcd *workshop.Etcd) []string {
-	t.Helper()
-	ctx, cancel := etcd.WithTimeout(context.Background())
-	defer cancel()
-	resp, err := etcd.Client.Get(ctx, "/my-test-lock/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
-	require.NoError(t, err)
-	var keys []string
-	for _, kv := range resp.Kvs {
-		keys = append(keys, string(kv.Key))
-	}
-	return keys
 }

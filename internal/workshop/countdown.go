@@ -25,7 +25,7 @@ func (e *Etcd) LeaseCountdown(ctx context.Context, lease clientv3.LeaseID, live 
 		cancel()
 		if err != nil || resp.TTL == -1 { // -1: etcd has revoked the lease
 			if ctx.Err() == nil && err == nil {
-				live.Update("%s: lease %x expired", label, lease)
+				live.Say("%s: lease %x expired", label, lease)
 			}
 			return
 		}
@@ -72,11 +72,9 @@ func (e *Etcd) ShowOwnerLease(ctx context.Context, prefix string, live *LiveLine
 		switch {
 		case ctx.Err() != nil:
 		case err != nil:
-			live.Update("%v", err)
-			live.Done()
+			live.Say("%v", err)
 		case owner == nil:
-			live.Update("%s is free", prefix)
-			live.Done()
+			live.Say("%s is free", prefix)
 		default:
 			e.LeaseCountdown(ctx, clientv3.LeaseID(owner.Lease), live, "owner of "+prefix)
 		}

@@ -23,12 +23,18 @@ func Seconds(d time.Duration) string {
 }
 
 // LiveLine shows a changing status (a countdown) on one line that rewrites
-// itself on a terminal, and as plain lines anywhere else (a pipe, a test).
+// itself on a terminal. Anywhere else (a pipe, a log, a test) each update is a
+// line of its own, so it prints one every PlainEvery at most: 6 lines for
+// the article's 60 s lease, not 60.
 type LiveLine struct {
 	w        io.Writer
 	terminal bool
 	dirty    bool
+	printed  time.Time // the last plain line
 }
+
+// PlainEvery is how often a LiveLine that is not on a terminal prints an update.
+const PlainEvery = 10 * time.Second
 
 // NewLiveLine returns a LiveLine writing to w.
 func NewLiveLine(w io.Writer) *LiveLine {
@@ -39,11 +45,25 @@ func NewLiveLine(w io.Writer) *LiveLine {
 func (l *LiveLine) Update(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	if !l.terminal {
-		fmt.Fprintln(l.w, msg)
+		if l.printed.IsZero() || time.Since(l.printed) >= PlainEvery {
+			l.printed = time.Now()
+			fmt.Fprintln(l.w, msg)
+		}
 		return
 	}
 	fmt.Fprintf(l.w, "\r\033[K%s", msg) // carriage return + clear line: redraw in place
 	l.dirty = true
+}
+
+// Say replaces the status with a last one, always shown, and ends the line.
+func (l *LiveLine) Say(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if l.terminal {
+		fmt.Fprintf(l.w, "\r\033[K%s\n", msg)
+	} else {
+		fmt.Fprintln(l.w, msg)
+	}
+	l.dirty = false
 }
 
 // Done ends the live line, so the next output starts on a fresh line.

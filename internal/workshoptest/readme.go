@@ -31,7 +31,7 @@ var Varies = []Rule{
 	R(`\d{4}-\d\d-\d\d \d\d:\d\d:\d\d`, "<time>"),
 	R(`127\.0\.0\.1:\d+`, "127.0.0.1:<port>"),
 	R(`pid \d+`, "pid <pid>"),
-	R(`\b[0-9a-f]{16}\b`, "<lease>"),
+	R(`\b[0-9a-f]{12,16}\b`, "<lease>"), // %x drops leading zeros
 	R(`\b\d+(\.\d+)?(ns|µs|us|ms|s|m)\b`, "<duration>"),
 }
 
