@@ -7,6 +7,7 @@
 //	                              ps, logs etcd1, stop etcd2, start etcd2, kill etcd3...
 //
 // It uses `docker compose` where the plugin is installed, else `docker-compose`.
+// After the first up, docker compose typed by hand works too (up writes .env).
 package main
 
 import (
