@@ -85,7 +85,7 @@ func TestComposeNeedsUpFirst(t *testing.T) {
 func TestUsage(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), nil, &stdout, &stderr)
-	var usage *workshop.UsageError
+	var usage *usageError
 	assert.ErrorAs(t, err, &usage)
 	assert.Contains(t, stderr.String(), "usage: go run ./etcd/cluster")
 }

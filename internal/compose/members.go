@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
-
-	"etcd-lock-workshop/internal/workshop"
 )
 
 // Stop kills a member's container (SIGKILL, a crash: no leadership
@@ -44,10 +43,11 @@ func (c *Compose) WaitHealthy(ctx context.Context, timeout time.Duration, servic
 	return c.waitHealthy(ctx, timeout, nil, services...)
 }
 
-// waitHealthy is WaitHealthy that shows on live which services are healthy,
-// when that changes and every few seconds. Compose v1 has no `up --wait`,
-// and docker has no event to wait on that v1 and v2 both give: it polls.
-func (c *Compose) waitHealthy(ctx context.Context, timeout time.Duration, live *workshop.LiveLine, services ...string) error {
+// waitHealthy is WaitHealthy that says on progress (unless nil) which
+// services are healthy, when that changes and every few seconds. Compose v1
+// has no `up --wait`, and docker has no event to wait on that v1 and v2 both
+// give: it polls.
+func (c *Compose) waitHealthy(ctx context.Context, timeout time.Duration, progress io.Writer, services ...string) error {
 	start := time.Now()
 	var said string
 	var saidAt time.Time
@@ -60,12 +60,11 @@ func (c *Compose) waitHealthy(ctx context.Context, timeout time.Duration, live *
 		if err != nil {
 			summary = err.Error()
 		}
-		if live != nil && (summary != said || time.Since(saidAt) >= progressEvery) {
+		if progress != nil && (healthy || summary != said || time.Since(saidAt) >= progressEvery) {
 			if healthy {
-				live.Update("cluster: %s: all healthy after %s", summary, workshop.Seconds(time.Since(start)))
-				live.Done()
+				fmt.Fprintf(progress, "cluster: %s: all healthy after %s\n", summary, seconds(time.Since(start)))
 			} else {
-				live.Update("cluster: waiting for the members: %s (%s)", summary, time.Since(start).Round(time.Second))
+				fmt.Fprintf(progress, "cluster: waiting for the members: %s (%s)\n", summary, time.Since(start).Round(time.Second))
 			}
 			said, saidAt = summary, time.Now()
 		}
@@ -73,9 +72,6 @@ func (c *Compose) waitHealthy(ctx context.Context, timeout time.Duration, live *
 			return nil
 		}
 		if time.Since(start) > timeout {
-			if live != nil {
-				live.Done()
-			}
 			return fmt.Errorf("members not healthy after %s: %s", timeout, summary)
 		}
 		select {

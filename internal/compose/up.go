@@ -12,8 +12,6 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/api/v3/version"
-
-	"etcd-lock-workshop/internal/workshop"
 )
 
 // healthTimeout bounds the wait for members to become healthy: they start in
@@ -71,7 +69,7 @@ func (c *Compose) Up(ctx context.Context, progress io.Writer) error {
 	fmt.Fprintf(progress, "cluster: starting %s (project %s)\n", strings.Join(Members, ", "), c.Project)
 	err = c.Run(ctx, "up", "-d")
 	if err == nil {
-		err = c.waitHealthy(ctx, healthTimeout, workshop.NewLiveLine(progress), Members...)
+		err = c.waitHealthy(ctx, healthTimeout, progress, Members...)
 		if err != nil && ctx.Err() == nil {
 			return fmt.Errorf("%w (go run ./etcd/cluster logs shows why; down removes the cluster)", err)
 		}
@@ -149,11 +147,10 @@ func portsFree() error {
 }
 
 // step runs one step of Up: it says what it does, then how long it has been
-// doing it every few seconds, so that a long build is never silent.
+// doing it every few seconds, so that a long build is never silent. Plain
+// lines: they read the same on a terminal, in a pipe and in go test -v.
 func step(progress io.Writer, intro, doing, done string, do func() error) error {
 	fmt.Fprintf(progress, "cluster: %s\n", intro)
-	live := workshop.NewLiveLine(progress)
-	defer live.Done()
 	start := time.Now()
 	finished := make(chan error, 1)
 	go func() { finished <- do() }()
@@ -163,11 +160,14 @@ func step(progress io.Writer, intro, doing, done string, do func() error) error 
 		select {
 		case err := <-finished:
 			if err == nil {
-				live.Update("cluster: %s in %s", done, workshop.Seconds(time.Since(start)))
+				fmt.Fprintf(progress, "cluster: %s in %s\n", done, seconds(time.Since(start)))
 			}
 			return err
 		case <-tick.C:
-			live.Update("cluster: %s... %s", doing, time.Since(start).Round(time.Second))
+			fmt.Fprintf(progress, "cluster: %s... %s\n", doing, time.Since(start).Round(time.Second))
 		}
 	}
 }
+
+// seconds formats d as "2.3s".
+func seconds(d time.Duration) string { return fmt.Sprintf("%.1fs", d.Seconds()) }
