@@ -3,10 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,61 +27,42 @@ import (
 	"etcd-lock-workshop/internal/workshoptest"
 )
 
-// Not ETCD_...: etcd warns about every ETCD_ variable it does not know.
-const childEnv = "WORKSHOP_ETCD_CHILD"
-
-// The test binary plays the etcd command when started by self.
+// The test binary plays the etcd command when a test starts it again
+// (workshop.Command), as `go run ./etcd` would run.
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) != "" {
+	if workshop.ChildRole() != "" {
 		main()
+		os.Exit(0)
+	}
+	// A learner's ETCD_* variables would reach etcd in every test: the
+	// tests set what they test.
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); strings.HasPrefix(name, "ETCD_") {
+			os.Unsetenv(name)
+		}
 	}
 	os.Exit(m.Run())
 }
 
-func self(args ...string) *exec.Cmd {
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), childEnv+"=1")
-	return cmd
+// freePorts lets etcd pick its ports, as `go run ./etcd` uses 2379 and 2380:
+// the serving line says which client port it got.
+var freePorts = []string{
+	"--listen-client-urls", "http://127.0.0.1:0", "--advertise-client-urls", "http://127.0.0.1:0",
+	"--listen-peer-urls", "http://127.0.0.1:0", "--initial-advertise-peer-urls", "http://127.0.0.1:0",
+	"--initial-cluster", "default=http://127.0.0.1:0",
 }
 
 // go run ./etcd is a real etcd server: a client writes and reads through it,
-// its JSON log stays off the terminal, and Ctrl-C stops it.
+// the terminal gets two lines and no JSON, the log goes to this run's own
+// file, and Ctrl-C stops it.
 func TestStandalone(t *testing.T) {
 	t.Parallel()
-	client, peer := freeURL(t), freeURL(t) // etcd's own flags need the ports up front
-	var stderr bytes.Buffer
-	server := self("--name", "solo", "--data-dir", t.TempDir(),
-		"--listen-client-urls", client, "--advertise-client-urls", client,
-		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "solo="+peer)
-	server.Stderr = &stderr
-	require.NoError(t, server.Start())
-	exited := make(chan struct{}) // closed once the server has exited and been reaped
-	var waitErr error
-	go func() {
-		waitErr = server.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		server.Process.Kill()
-		<-exited
-	})
+	etcd := startEtcd(t, t.TempDir(), nil, freePorts...)
+	client := etcd.serving(t)
 
-	// A separate process, nothing to wait on but its port: poll its health.
-	deadline := time.After(30 * time.Second)
-	for healthy(client) != nil {
-		select {
-		case <-exited:
-			t.Fatalf("etcd exited: %v\n%s", waitErr, stderr.String())
-		case <-deadline:
-			server.Process.Kill()
-			<-exited
-			t.Fatalf("etcd not healthy after 30s:\n%s", stderr.String())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	out, err := self("health", client).CombinedOutput()
-	assert.NoError(t, err)
-	assert.Equal(t, client+": healthy\n", string(out))
+	out, status := command(t, "health", client)
+	assert.Equal(t, 0, status)
+	assert.Equal(t, client+": healthy\n", out)
 
 	cli, err := workshop.NewClient(context.Background(), []string{client}, 10*time.Second)
 	require.NoError(t, err)
@@ -86,35 +76,297 @@ func TestStandalone(t *testing.T) {
 	require.Len(t, resp.Kvs, 1)
 	assert.Equal(t, "held", string(resp.Kvs[0].Value))
 
-	require.NoError(t, server.Process.Signal(syscall.SIGINT))
-	select {
-	case <-exited:
-	case <-time.After(20 * time.Second):
-		t.Fatal("etcd still running 20s after Ctrl-C")
-	}
-	// etcd cleans up, then dies of the signal it got, as a shell expects.
-	if status, ok := server.ProcessState.Sys().(syscall.WaitStatus); assert.True(t, ok) {
-		assert.True(t, status.Exited() && status.ExitStatus() == 0 || status.Signal() == syscall.SIGINT, "%v", waitErr)
-	}
-	assert.NotContains(t, stderr.String(), `"level"`, "etcd's JSON log belongs in its log file")
-}
-
-func TestHealthOfNoEtcd(t *testing.T) {
-	t.Parallel()
-	start := time.Now()
-	out, err := self("health", workshoptest.Blackhole(t)).CombinedOutput()
-	var exit *exec.ExitError
-	require.ErrorAs(t, err, &exit)
-	assert.Equal(t, 1, exit.ExitCode())
-	assert.Contains(t, string(out), "unhealthy")
-	assert.Less(t, time.Since(start), 10*time.Second, "must not hang")
-}
-
-// freeURL is a loopback URL on a port that was free a moment ago: etcdmain,
-// unlike embed, cannot report the port it got for :0.
-func freeURL(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	assert.Equal(t, 128+int(syscall.SIGINT), etcd.interrupt(t), "etcd dies of the signal it got, as a shell expects")
+	assert.Regexp(t, `^etcd: serving clients at http://127\.0\.0\.1:\d+, data in \./default\.etcd, log in `+
+		regexp.QuoteMeta(etcd.log())+` \(Ctrl-C stops it\)
+etcd: stopped by Ctrl-C \(SIGINT\), data kept in \./default\.etcd
+$`, etcd.output())
+	assert.DirExists(t, filepath.Join(etcd.dir, "default.etcd"))
+	log, err := os.ReadFile(etcd.log())
 	require.NoError(t, err)
-	defer l.Close()
-	return "http://127.0.0.1:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	assert.Contains(t, string(log), `"msg":"ready to serve client requests"`, "etcd's JSON log is in its file")
+}
+
+// The README's block is the output of a real run (etcd on ports of its own
+// choosing instead of 2379: go test must not depend on a free 2379).
+func TestREADME(t *testing.T) {
+	t.Parallel()
+	workshoptest.CheckREADMEs(t, func(_ context.Context, args []string, stdout, _ io.Writer) error {
+		etcd := startEtcd(t, t.TempDir(), nil, append(args, freePorts...)...)
+		etcd.serving(t)
+		etcd.interrupt(t)
+		_, err := io.WriteString(stdout, etcd.output())
+		return err
+	}, workshoptest.R(`/\S*/etcd-lock-workshop-etcd-pid\d+\.log`, "/tmp/etcd-lock-workshop-etcd-pid<pid>.log"))
+}
+
+// A port that is taken is said in one line with what to do, and never after
+// "serving": the old go run ./etcd asked /health on 2379, found the compose
+// cluster there, and said it was serving while it failed.
+func TestPortInUse(t *testing.T) {
+	t.Parallel()
+	// Something that answers /health like a healthy etcd holds the port.
+	impostor := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, `{"health":"true","reason":""}`)
+	}))
+	t.Cleanup(impostor.Close)
+	port := impostor.Listener.Addr().(*net.TCPAddr).Port
+	taken := fmt.Sprintf("http://127.0.0.1:%d", port)
+
+	for name, args := range map[string][]string{
+		"client port": {"--listen-client-urls", taken, "--advertise-client-urls", taken,
+			"--listen-peer-urls", "http://127.0.0.1:0", "--initial-advertise-peer-urls", "http://127.0.0.1:0",
+			"--initial-cluster", "default=http://127.0.0.1:0"},
+		"peer port": {"--listen-client-urls", "http://127.0.0.1:0", "--advertise-client-urls", "http://127.0.0.1:0",
+			"--listen-peer-urls", taken, "--initial-advertise-peer-urls", taken, "--initial-cluster", "default=" + taken},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			etcd := startEtcd(t, t.TempDir(), nil, args...)
+			assert.Equal(t, 1, etcd.wait(t))
+			assert.Equal(t, fmt.Sprintf("etcd: port %d is in use: is another etcd or the compose cluster running? "+
+				"(go run ./etcd/cluster down stops the cluster)\n", port), etcd.output())
+			assert.NoDirExists(t, filepath.Join(etcd.dir, "default.etcd"), "nothing made before it failed")
+		})
+	}
+}
+
+// Two go run ./etcd at once: the second fails on the port, in one line, and
+// each keeps its own log; a later start removes the logs of ended runs only.
+func TestTwoAtOnce(t *testing.T) {
+	t.Parallel()
+	tmp := t.TempDir()
+	ended := exec.Command("true")
+	require.NoError(t, ended.Run())
+	stale := filepath.Join(tmp, fmt.Sprintf("etcd-lock-workshop-etcd-pid%d.log", ended.Process.Pid))
+	live := filepath.Join(tmp, fmt.Sprintf("etcd-lock-workshop-etcd-pid%d.log", os.Getpid()))
+	for _, file := range []string{stale, live} {
+		require.NoError(t, os.WriteFile(file, []byte("an earlier run\n"), 0o644))
+	}
+
+	first := startEtcd(t, tmp, nil, freePorts...)
+	client := first.serving(t)
+	assert.NoFileExists(t, stale, "the log of a run that ended")
+	assert.FileExists(t, live, "the log of a running etcd")
+
+	second := startEtcd(t, tmp, nil, "--listen-client-urls", client, "--advertise-client-urls", client,
+		"--listen-peer-urls", "http://127.0.0.1:0", "--initial-advertise-peer-urls", "http://127.0.0.1:0",
+		"--initial-cluster", "default=http://127.0.0.1:0")
+	assert.Equal(t, 1, second.wait(t))
+	_, port, _ := strings.Cut(strings.TrimPrefix(client, "http://"), ":")
+	assert.Equal(t, "etcd: port "+port+" is in use: is another etcd or the compose cluster running? "+
+		"(go run ./etcd/cluster down stops the cluster)\n", second.output())
+
+	assert.NotEqual(t, first.log(), second.log())
+	firstLog, err := os.ReadFile(first.log())
+	require.NoError(t, err)
+	assert.NotContains(t, string(firstLog), "address already in use", "the second etcd's failure is not in the first one's log")
+	secondLog, err := os.ReadFile(second.log())
+	require.NoError(t, err)
+	assert.Contains(t, string(secondLog), "address already in use")
+
+	out, status := command(t, "health", client)
+	assert.Equal(t, 0, status, "the first etcd still serves: %s", out)
+}
+
+// The workshop's variable is etcdctl's ETCDCTL_ENDPOINTS, which etcd's server
+// does not read: exported, it changes nothing. etcd reads every ETCD_*
+// variable as one of its flags: one it does not know gets one line.
+func TestEnvironment(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		env     string
+		says    string
+		logSays string
+	}{
+		{env: "ETCDCTL_ENDPOINTS=http://127.0.0.1:2379"},
+		{
+			env:     "ETCD_ENDPOINTS=http://127.0.0.1:2379",
+			says:    "etcd: ETCD_ENDPOINTS is not an etcd setting, ignored (the workshop reads ETCDCTL_ENDPOINTS)\n",
+			logSays: `"msg":"unrecognized environment variable"`,
+		},
+	} {
+		t.Run(c.env, func(t *testing.T) {
+			t.Parallel()
+			etcd := startEtcd(t, t.TempDir(), []string{c.env}, freePorts...)
+			etcd.serving(t)
+			etcd.interrupt(t)
+			assert.Regexp(t, "^"+regexp.QuoteMeta(c.says)+
+				"etcd: serving clients at .*\netcd: stopped by Ctrl-C \\(SIGINT\\), data kept in \\./default\\.etcd\n$", etcd.output())
+			log, err := os.ReadFile(etcd.log())
+			require.NoError(t, err)
+			if c.logSays == "" {
+				assert.NotContains(t, string(log), "unrecognized environment variable")
+			} else {
+				assert.Contains(t, string(log), c.logSays)
+			}
+		})
+	}
+}
+
+// etcd's own answer to a bad flag reaches the terminal as it is.
+func TestBadFlag(t *testing.T) {
+	t.Parallel()
+	etcd := startEtcd(t, t.TempDir(), nil, "--no-such-flag")
+	assert.Equal(t, 2, etcd.wait(t))
+	assert.True(t, strings.HasPrefix(etcd.output(), "flag provided but not defined: -no-such-flag\n"), etcd.output())
+	assert.NotContains(t, etcd.output(), "serving")
+}
+
+// go run ./etcd health says in one line whether a URL is a healthy etcd,
+// within a bound, whatever answers there.
+func TestHealth(t *testing.T) {
+	t.Parallel()
+	serve := func(status int, contentType, body string) string {
+		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", contentType)
+			w.WriteHeader(status)
+			fmt.Fprint(w, body)
+		}))
+		t.Cleanup(s.Close)
+		return s.URL
+	}
+	page := "<!DOCTYPE html>\n<html>\n" + strings.Repeat("<p>not etcd</p>\n", 500) + "</html>\n"
+	for _, c := range []struct {
+		name, endpoint string
+		status         int
+		says           string
+	}{
+		{"healthy", serve(200, "application/json", `{"health":"true","reason":""}`), 0, "healthy"},
+		{"no leader", serve(503, "application/json", `{"health":"false","reason":"RAFT NO LEADER"}`), 1, "unhealthy: RAFT NO LEADER"},
+		{"a web page", serve(404, "text/html; charset=utf-8", page), 1, "not an etcd: /health answered 404 Not Found (text/html), not etcd's health JSON"},
+		{"no answer", workshoptest.Blackhole(t), 1, "unhealthy: no answer within 2s"},
+		{"nobody", "http://127.0.0.1:1", 1, "unhealthy: dial tcp 127.0.0.1:1: connect: connection refused"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var out bytes.Buffer
+			start := time.Now()
+			assert.Equal(t, c.status, health([]string{c.endpoint + "/"}, &out, &out))
+			assert.Equal(t, c.endpoint+": "+c.says+"\n", out.String())
+			assert.Less(t, time.Since(start), 10*time.Second, "must not hang")
+		})
+	}
+}
+
+func TestLogConfigured(t *testing.T) {
+	assert.False(t, logConfigured(nil))
+	assert.False(t, logConfigured([]string{"--name", "solo"}))
+	assert.True(t, logConfigured([]string{"--log-outputs", "stderr"}))
+	assert.True(t, logConfigured([]string{"-log-level=debug"}))
+	assert.True(t, logConfigured([]string{"grpc-proxy", "start"}), "no --log-outputs there")
+	t.Setenv("ETCD_LOG_OUTPUTS", "stderr")
+	assert.True(t, logConfigured(nil))
+}
+
+// command runs this test binary as the etcd command with args, and returns
+// its combined output and exit status.
+func command(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	return workshoptest.Exit(t, args...)
+}
+
+// etcdRun is `go run ./etcd ARGS` as a learner starts it: this test binary
+// playing the command, in a folder of its own (for ./default.etcd) and with a
+// TMPDIR of the test's (for its log).
+type etcdRun struct {
+	cmd     *exec.Cmd
+	dir     string
+	tmp     string
+	out     lines
+	exited  chan struct{} // closed once the process has exited and been reaped
+	waitErr error
+}
+
+func startEtcd(t *testing.T, tmp string, env []string, args ...string) *etcdRun {
+	t.Helper()
+	cmd, err := workshop.Command(context.Background(), args...)
+	require.NoError(t, err)
+	e := &etcdRun{cmd: cmd, dir: t.TempDir(), tmp: tmp, exited: make(chan struct{})}
+	e.out.serving = make(chan string, 1)
+	cmd.Dir = e.dir
+	cmd.Env = append(append(cmd.Env, "TMPDIR="+tmp), env...)
+	cmd.Stdout, cmd.Stderr = &e.out, &e.out
+	require.NoError(t, cmd.Start())
+	go func() {
+		e.waitErr = cmd.Wait()
+		close(e.exited)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill() // the command; etcd, its child, dies with it
+		<-e.exited
+	})
+	return e
+}
+
+// serving waits for the line that says etcd serves, and returns its URL.
+func (e *etcdRun) serving(t *testing.T) string {
+	t.Helper()
+	select {
+	case url := <-e.out.serving:
+		return url
+	case <-e.exited:
+		t.Fatalf("etcd exited (%v) before serving:\n%s", e.waitErr, e.output())
+	case <-time.After(60 * time.Second): // etcd starts in about a second; -race and busy cores are slower
+		t.Fatalf("etcd did not say it serves within 60s:\n%s", e.output())
+	}
+	return ""
+}
+
+// interrupt is Ctrl-C: it returns the exit status.
+func (e *etcdRun) interrupt(t *testing.T) int {
+	t.Helper()
+	require.NoError(t, e.cmd.Process.Signal(syscall.SIGINT))
+	return e.wait(t)
+}
+
+// wait returns the exit status once the command has ended.
+func (e *etcdRun) wait(t *testing.T) int {
+	t.Helper()
+	select {
+	case <-e.exited:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("etcd still running after 60s:\n%s", e.output())
+	}
+	var exit *exec.ExitError
+	if errors.As(e.waitErr, &exit) {
+		return exit.ExitCode()
+	}
+	require.NoError(t, e.waitErr)
+	return 0
+}
+
+func (e *etcdRun) output() string { return e.out.String() }
+
+// log is the file the command named for etcd's log.
+func (e *etcdRun) log() string {
+	return filepath.Join(e.tmp, "etcd-lock-workshop-etcd-pid"+strconv.Itoa(e.cmd.Process.Pid)+".log")
+}
+
+// lines is the command's output, stdout and stderr as they interleave; the
+// serving line's URL is sent on serving.
+type lines struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	serving chan string
+	sent    bool
+}
+
+var servingLine = regexp.MustCompile(`(?m)^etcd: serving clients at (\S+),`)
+
+func (l *lines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf.Write(p)
+	if m := servingLine.FindStringSubmatch(l.buf.String()); m != nil && !l.sent {
+		l.serving <- m[1] // buffered: never blocks
+		l.sent = true
+	}
+	return len(p), nil
+}
+
+func (l *lines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,12 +23,14 @@ import (
 	"etcd-lock-workshop/internal/workshop"
 )
 
-// The image the compose file names is the etcd that go.mod pins, and the
-// cluster answers on loopback only.
+// The compose file names the etcd that go.mod pins, through a variable with
+// no default (see TestComposeNeedsUpFirst), and the cluster answers on
+// loopback only.
 func TestComposeFile(t *testing.T) {
 	yml, err := os.ReadFile("../../docker-compose.yml")
 	require.NoError(t, err)
-	assert.Contains(t, string(yml), "image: etcd-lock-workshop/etcd:v"+version.Version+"\n")
+	assert.Contains(t, string(yml), "\n  image: ${"+compose.ImageEnv+":?go run ./etcd/cluster up builds it first}\n")
+	assert.Equal(t, "etcd-lock-workshop/etcd:v"+version.Version, compose.Image)
 	for i, port := range []string{"2379", "22379", "32379"} {
 		assert.Contains(t, string(yml), fmt.Sprintf(`"127.0.0.1:%s:2379"`, port))
 		assert.Contains(t, compose.Endpoints, "http://127.0.0.1:"+port)
@@ -36,12 +39,53 @@ func TestComposeFile(t *testing.T) {
 	dockerfile, err := os.ReadFile("../Dockerfile")
 	require.NoError(t, err)
 	assert.Regexp(t, `(?m)^FROM scratch$`, string(dockerfile), "no image is pulled")
+	gitignore, err := os.ReadFile("../../.gitignore")
+	require.NoError(t, err)
+	assert.Contains(t, string(gitignore), "\n/.env\n", "up writes it")
+}
+
+// The article's docker-compose up -d, on a fresh clone (no .env, no image),
+// stops before it creates anything and says in one line what to run; with
+// the image named, as the .env that up writes names it, the file is whole.
+// docker-compose config reads the file as up would, without an engine.
+func TestComposeNeedsUpFirst(t *testing.T) {
+	if _, err := exec.LookPath("docker-compose"); err != nil {
+		t.Skip("no docker-compose here")
+	}
+	dir := t.TempDir() // the compose file alone: no .env beside it
+	yml, err := os.ReadFile("../../docker-compose.yml")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "docker-compose.yml"), yml, 0o644))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "etcd"), 0o755)) // the build context, as in a clone
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, compose.ImageEnv+"=") {
+			env = append(env, kv)
+		}
+	}
+	config := func(env []string) (string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "docker-compose", "-p", "fresh", "config")
+		cmd.Dir, cmd.Env = dir, env
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+
+	out, err := config(env)
+	assert.Error(t, err)
+	assert.Equal(t, `Missing mandatory value for "image" option interpolating ${WORKSHOP_ETCD_IMAGE:?go run ./etcd/cluster up builds it first} `+
+		`in service "etcd1": go run ./etcd/cluster up builds it first`, strings.TrimSpace(out))
+
+	out, err = config(append(env, compose.ImageEnv+"="+compose.Image))
+	require.NoError(t, err, out)
+	assert.Equal(t, 3, strings.Count(out, "image: "+compose.Image+"\n"), out)
 }
 
 func TestUsage(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), nil, &stdout, &stderr)
-	var usage *workshop.UsageError
+	var usage *usageError
 	assert.ErrorAs(t, err, &usage)
 	assert.Contains(t, stderr.String(), "usage: go run ./etcd/cluster")
 }
@@ -50,7 +94,9 @@ func TestUsage(t *testing.T) {
 // chapter 03 against it, chapter 06 killing its containers, data kept in the
 // volumes, and always down -v at the end.
 func TestDockerCluster(t *testing.T) {
-	if out, err := exec.Command("docker", "info").CombinedOutput(); err != nil {
+	info, cancelInfo := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancelInfo()
+	if out, err := exec.CommandContext(info, "docker", "info").CombinedOutput(); err != nil {
 		t.Skipf("no Docker engine answers `docker info` (%v: %s): the compose cluster is not tested here",
 			err, firstLine(out))
 	}
@@ -78,11 +124,16 @@ func TestDockerCluster(t *testing.T) {
 		t.Logf("docker cluster test: %s in all", time.Since(start).Round(100*time.Millisecond))
 	})
 
-	var stdout, stderr bytes.Buffer
-	require.NoError(t, run(ctx, []string{"-project", project, "up"}, &stdout, &stderr), stderr.String())
+	// What up says on stderr, go test -v shows as it comes.
+	var stdout bytes.Buffer
+	require.NoError(t, run(ctx, []string{"-project", project, "up"}, &stdout, logWriter{t}))
 	assert.Equal(t, "cluster up: -endpoints "+compose.Endpoints+"\n", stdout.String())
 	t.Logf("up (binary, image, members healthy) in %s", time.Since(start).Round(100*time.Millisecond))
+	env, err := os.ReadFile(filepath.Join(c.Dir, ".env"))
+	require.NoError(t, err)
+	assert.Contains(t, string(env), compose.ImageEnv+"="+compose.Image+"\n", "for docker compose typed by hand")
 
+	t.Logf("building 03-etcd-lock and 06-failover")
 	bin := t.TempDir()
 	for _, chapter := range []string{"03-etcd-lock", "06-failover"} {
 		build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", filepath.Join(bin, chapter), "./"+chapter)
@@ -121,12 +172,16 @@ func TestDockerCluster(t *testing.T) {
 	assert.Contains(t, errOut, "are crashed with docker kill")
 
 	// Named volumes: the counter survives even new containers (down without
-	// -v, then up), so surely a stop and a start.
+	// -v, then up), so surely a stop and a start. The second up is the
+	// article's docker compose up -d as typed by hand: the image comes from .env.
 	began = time.Now()
 	require.NoError(t, c.Run(ctx, "down", "-t", "2"))
-	require.NoError(t, c.Run(ctx, "up", "-d"))
+	byHand := c.Command(ctx, "up", "-d")
+	byHand.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, compose.ImageEnv+"=") })
+	typed, err := byHand.CombinedOutput()
+	require.NoError(t, err, "%s up -d, with .env: %s", byHand.Path, typed)
 	require.NoError(t, c.WaitHealthy(ctx, 90*time.Second, compose.Members...))
-	t.Logf("down and up again in %s", time.Since(began).Round(100*time.Millisecond))
+	t.Logf("down and docker compose up -d again in %s", time.Since(began).Round(100*time.Millisecond))
 	cli, err := workshop.NewClient(ctx, strings.Split(compose.Endpoints, ","), 10*time.Second)
 	require.NoError(t, err)
 	defer cli.Close()
@@ -149,6 +204,14 @@ func chapter(ctx context.Context, bin string, args ...string) (string, string, e
 		err = fmt.Errorf("%s: %v", filepath.Base(bin), err)
 	}
 	return stdout.String(), stderr.String(), err
+}
+
+// logWriter shows each line written to it in the test's log, as it comes.
+type logWriter struct{ t *testing.T }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 func firstLine(b []byte) string {

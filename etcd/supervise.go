@@ -1,0 +1,199 @@
+package main
+
+// Not the lesson: how `go run ./etcd` keeps etcd's JSON log off the terminal
+// and still says, in one line, when etcd serves and why it stopped.
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+
+	"etcd-lock-workshop/internal/workshop"
+)
+
+// etcdRole is the child process that is etcd itself (see workshop.ChildRole).
+const etcdRole = "etcd"
+
+// supervise runs etcd in a child process and reads its log: etcd's own main
+// reports a failed start only in its log, and then exits from deep inside
+// (zap's Fatal), before code in the same process could say anything. So the
+// log comes here, goes to a file, and the terminal gets one line when etcd
+// serves, one when it stops, and what went wrong, in words.
+func supervise(args []string, stderr io.Writer) int {
+	logPath, logFile, err := createLogFile()
+	if err != nil {
+		fmt.Fprintf(stderr, "etcd: cannot create its log file: %v\n", err)
+		return 1
+	}
+	defer logFile.Close()
+
+	cmd, err := workshop.CommandAs(context.Background(), etcdRole, append(args, "--log-outputs=stderr")...)
+	if err != nil {
+		fmt.Fprintf(stderr, "etcd: %v\n", err)
+		return 1
+	}
+	cmd.Stdin, cmd.Stdout = os.Stdin, os.Stdout // --help and --version
+	logs, err := cmd.StderrPipe()
+	if err != nil {
+		fmt.Fprintf(stderr, "etcd: %v\n", err)
+		return 1
+	}
+	// Ctrl-C reaches etcd as well (one process group): this process waits
+	// while etcd stops cleanly, and passes on what was sent to it alone.
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(signals)
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(stderr, "etcd: %v\n", err)
+		return 1
+	}
+	go func() {
+		for sig := range signals {
+			if sig == syscall.SIGHUP { // a closed terminal: etcd stops cleanly on SIGTERM, not on SIGHUP
+				sig = syscall.SIGTERM
+			}
+			cmd.Process.Signal(sig)
+		}
+	}()
+
+	seen := readLog(logs, logFile, stderr, logPath)
+	err = cmd.Wait()
+	return report(err, cmd.ProcessState, seen, logPath, stderr)
+}
+
+// logEntry is what the terminal needs from one line of etcd's JSON log.
+type logEntry struct {
+	Level   string `json:"level"`
+	Msg     string `json:"msg"`
+	Error   string `json:"error"`
+	Address string `json:"address"`
+	DataDir string `json:"data-dir"`
+	EnvVar  string `json:"environment-variable"`
+}
+
+// seenInLog is what etcd's log said about this run.
+type seenInLog struct {
+	dataDir string
+	serving bool
+	fatal   *logEntry
+	ignored map[string]bool // ETCD_* variables etcd does not know, said once
+}
+
+// readLog copies etcd's log to the file, line by line, until etcd exits, and
+// tells the terminal what a learner needs from it.
+func readLog(logs io.Reader, logFile io.Writer, stderr io.Writer, logPath string) seenInLog {
+	seen := seenInLog{ignored: map[string]bool{}}
+	lines := bufio.NewReader(logs)
+	for {
+		line, err := lines.ReadString('\n') // no length limit: stack traces are long
+		if line != "" {
+			logFile.Write([]byte(line))
+			seen.note(line, stderr, logPath)
+		}
+		if err != nil {
+			return seen
+		}
+	}
+}
+
+func (seen *seenInLog) note(line string, stderr io.Writer, logPath string) {
+	var e logEntry
+	if !strings.HasPrefix(line, "{") || json.Unmarshal([]byte(line), &e) != nil {
+		fmt.Fprint(stderr, line) // etcd's own words for the terminal: a bad flag, --help
+		return
+	}
+	switch {
+	case e.Msg == "Initialize and start etcd server":
+		seen.dataDir = e.DataDir
+	case strings.HasPrefix(e.Msg, "serving client traffic") && !seen.serving:
+		// etcd listens, has a leader and has published itself: it serves.
+		seen.serving = true
+		scheme := "http"
+		if strings.Contains(e.Msg, "securely") && !strings.Contains(e.Msg, "insecurely") {
+			scheme = "https"
+		}
+		fmt.Fprintf(stderr, "etcd: serving clients at %s://%s, data in %s, log in %s (Ctrl-C stops it)\n",
+			scheme, e.Address, shown(seen.dataDir), logPath)
+	case e.Msg == "unrecognized environment variable":
+		name, _, _ := strings.Cut(e.EnvVar, "=")
+		if seen.ignored[name] { // etcd reads its environment twice
+			return
+		}
+		seen.ignored[name] = true
+		fmt.Fprintf(stderr, "etcd: %s is not an etcd setting, ignored (the workshop reads %s)\n",
+			name, workshop.EndpointsEnv)
+	case e.Level == "fatal" || e.Level == "panic":
+		seen.fatal = &e
+	}
+}
+
+// report says how etcd ended and returns the exit status for it.
+func report(waitErr error, state *os.ProcessState, seen seenInLog, logPath string, stderr io.Writer) int {
+	if status, ok := state.Sys().(syscall.WaitStatus); ok && status.Signaled() {
+		// etcd stops cleanly on SIGINT and SIGTERM, then dies of the signal, as a shell expects.
+		fmt.Fprintf(stderr, "etcd: stopped by %s, data kept in %s\n", signalName(status.Signal()), shown(seen.dataDir))
+		return 128 + int(status.Signal())
+	}
+	var exit *exec.ExitError
+	switch {
+	case waitErr == nil:
+		return 0
+	case seen.fatal != nil:
+		fmt.Fprintf(stderr, "etcd: %s\n", explain(*seen.fatal, logPath))
+	case errors.As(waitErr, &exit):
+		fmt.Fprintf(stderr, "etcd: exited with status %d, see its log: %s\n", exit.ExitCode(), logPath)
+	default:
+		fmt.Fprintf(stderr, "etcd: %v\n", waitErr)
+	}
+	return max(state.ExitCode(), 1)
+}
+
+var portInUse = regexp.MustCompile(`listen tcp \S*:(\d+): bind: address already in use`)
+
+// explain turns etcd's last log line into what failed and what to do.
+func explain(e logEntry, logPath string) string {
+	if m := portInUse.FindStringSubmatch(e.Error); m != nil {
+		return fmt.Sprintf("port %s is in use: is another etcd or the compose cluster running? "+
+			"(go run ./etcd/cluster down stops the cluster)", m[1])
+	}
+	msg := e.Msg
+	if e.Error != "" {
+		msg += ": " + e.Error
+	}
+	return fmt.Sprintf("%s (its log: %s)", msg, logPath)
+}
+
+// shown is a data dir as a learner would type it.
+func shown(dir string) string {
+	switch {
+	case dir == "":
+		return "./default.etcd"
+	case filepath.IsAbs(dir) || strings.HasPrefix(dir, "."):
+		return dir
+	default:
+		return "./" + dir
+	}
+}
+
+func signalName(sig syscall.Signal) string {
+	switch sig {
+	case syscall.SIGINT:
+		return "Ctrl-C (SIGINT)"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGKILL:
+		return "SIGKILL"
+	default:
+		return sig.String()
+	}
+}
