@@ -234,12 +234,12 @@ func TestExitStatus(t *testing.T) {
 // where each pitfall is mid-way: a line it prints while something waits or
 // holds the lock, the moment to stop it.
 var midWay = map[string]string{
-	"shared-session":        "-- broken:",
+	"shared-session":        "(1 inside)",
 	"no-deadline":           "-- broken:",
 	"locker-panics":         "B: locker.Lock() waits for A",
 	"retried-unlock":        "job 2: locked",
 	"expired-while-waiting": "B's lease is revoked",
-	"work-outlives-lease":   "A: works",
+	"work-outlives-lease":   "B: locked",
 }
 
 // Ctrl-C in the middle of any pitfall: a clean exit (130), and nothing left

@@ -99,10 +99,10 @@ func playRetriedUnlock(ctx context.Context, p *Play) (Outcome, error) {
 		return Outcome{}, err
 	}
 	return Outcome{
-		Saw:    fmt.Sprintf("the retried Unlock deleted job 2's key, and B got in: %d holders inside at once", broken.Most()),
+		Saw:    fmt.Sprintf("the retried Unlock deleted job 2's key, and B got in: %s inside at once", holders(broken.Most())),
 		Why:    "the retry deleted the key by its name, which job 2's lock had too",
 		Broke:  broken.Most() > 1,
-		Fixed:  fmt.Sprintf("the retry deleted nothing, B did not get in: %d holder at a time", fixed.Most()),
+		Fixed:  fmt.Sprintf("the retry deleted nothing, B did not get in: %s at a time", holders(fixed.Most())),
 		Worked: fixed.Most() == 1,
 	}, nil
 }

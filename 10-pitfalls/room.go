@@ -57,6 +57,14 @@ func (r *Room) Write(n int64) { r.count.Store(n); r.writes.Add(1) }
 func (r *Room) Count() int64 { return r.count.Load() }
 func (r *Room) Writes() int  { return int(r.writes.Load()) }
 
+// holders says n holders: "1 holder", "3 holders".
+func holders(n int) string {
+	if n == 1 {
+		return "1 holder"
+	}
+	return fmt.Sprintf("%d holders", n)
+}
+
 // Worker is one of the goroutines of Goroutines.
 type Worker struct {
 	room *Room

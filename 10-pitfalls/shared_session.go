@@ -66,10 +66,10 @@ func playSharedSession(ctx context.Context, p *Play) (Outcome, error) {
 		return Outcome{}, err
 	}
 	return Outcome{
-		Saw:    fmt.Sprintf("%d holders inside at once, count=%d after %d increments", broken.Most(), broken.Count(), workers),
+		Saw:    fmt.Sprintf("%s inside at once, count=%d after %d increments", holders(broken.Most()), broken.Count(), workers),
 		Why:    fmt.Sprintf("every Mutex on one session has the same key, %s/<the session's lease>", lockName),
 		Broke:  broken.Most() > 1 && broken.Count() < workers,
-		Fixed:  fmt.Sprintf("%d holder at a time, count=%d after %d increments", fixed.Most(), fixed.Count(), workers),
+		Fixed:  fmt.Sprintf("%s at a time, count=%d after %d increments", holders(fixed.Most()), fixed.Count(), workers),
 		Worked: fixed.Most() == 1 && fixed.Count() == workers,
 	}, nil
 }

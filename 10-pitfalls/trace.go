@@ -49,10 +49,10 @@ func firstFrames(stack string, n int) []string {
 }
 
 // shortPath cuts a source path to where it starts making sense to a reader:
-// the module in the module cache, or the chapter's folder.
+// etcd's module, or the chapter's folder.
 func shortPath(path string) string {
-	if _, rest, ok := strings.Cut(path, "/pkg/mod/"); ok {
-		return rest
+	if i := strings.Index(path, "go.etcd.io/"); i >= 0 {
+		return path[i:]
 	}
 	if i := strings.LastIndex(path, "10-pitfalls/"); i >= 0 {
 		return path[i:]
