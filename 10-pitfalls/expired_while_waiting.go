@@ -95,7 +95,7 @@ type waited struct {
 // Lock returns, hold at most, then unlocks. With countdown, stderr says
 // every second that B is still waiting.
 func (p *Play) expireWaiter(ctx context.Context, wait func(context.Context, *concurrency.Session) error, hold time.Duration, countdown bool) (w waited, err error) {
-	a, err := p.Holder(ctx, "A")
+	a, _, err := p.Holder(ctx, "A", 60)
 	if err != nil {
 		return w, err
 	}

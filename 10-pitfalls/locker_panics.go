@@ -35,7 +35,7 @@ func mutexWaits(ctx context.Context, session *concurrency.Session) error {
 // Locker waits with the client's context), then by cancelling B's context.
 func playLockerPanics(ctx context.Context, p *Play) (Outcome, error) {
 	p.Section("broken: B waits for the lock with NewLocker (a sync.Locker: Lock() has no error to return)")
-	a, err := p.Holder(ctx, "A")
+	a, _, err := p.Holder(ctx, "A", 60)
 	if err != nil {
 		return Outcome{}, err
 	}

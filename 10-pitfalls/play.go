@@ -129,21 +129,21 @@ func (p *Play) Session(ctx context.Context, cli *clientv3.Client, ttl int) (*con
 	return s, nil
 }
 
-// Holder is name, with a session of its own, holding the lock with etcd's
-// Mutex: the one the others wait behind.
-func (p *Play) Holder(ctx context.Context, name string) (*concurrency.Mutex, error) {
-	s, err := p.Session(ctx, nil, 60)
+// Holder is name, with a session of its own (a ttl-second lease), holding
+// the lock with etcd's Mutex: the one the others wait behind, or after.
+func (p *Play) Holder(ctx context.Context, name string, ttl int) (*concurrency.Mutex, *concurrency.Session, error) {
+	s, err := p.Session(ctx, nil, ttl)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m := concurrency.NewMutex(s, lockName)
 	lctx, cancel := context.WithTimeout(ctx, patience)
 	defer cancel()
 	if err := m.Lock(lctx); err != nil {
-		return nil, fmt.Errorf("%s: lock %s: %w", name, lockName, err)
+		return nil, nil, fmt.Errorf("%s: lock %s: %w", name, lockName, err)
 	}
 	p.Logf("%s: locked %s", name, m.Key())
-	return m, nil
+	return m, s, nil
 }
 
 // keyOf is the key a session's lock has under lockName: etcd's Mutex and the

@@ -131,17 +131,10 @@ func (a *Holder) stall(what string) {
 // holdAndWork stages one play: A, with a session of its own, locks and runs work.
 func (p *Play) holdAndWork(ctx context.Context, work func(*Holder)) (*Room, error) {
 	room := p.NewRoom(ctx, 0)
-	session, err := p.Session(ctx, nil, waiterTTL) // a short TTL: its session notices a lost lease soon
+	_, session, err := p.Holder(ctx, "A", waiterTTL) // a short TTL: its session notices a lost lease soon
 	if err != nil {
 		return nil, err
 	}
-	m := concurrency.NewMutex(session, lockName)
-	lctx, cancel := context.WithTimeout(ctx, patience)
-	defer cancel()
-	if err := m.Lock(lctx); err != nil {
-		return nil, fmt.Errorf("A: lock %s: %w", lockName, err)
-	}
-	p.Logf("A: locked %s", m.Key())
 	a := &Holder{p: p, ctx: ctx, Session: session, room: room}
 	work(a)
 	if a.err != nil {
@@ -153,19 +146,13 @@ func (p *Play) holdAndWork(ctx context.Context, work func(*Holder)) (*Room, erro
 
 // incrementAsB is B: another session, which locks, increments and unlocks.
 func (p *Play) incrementAsB(ctx context.Context, room *Room) error {
-	session, err := p.Session(ctx, nil, 60)
+	m, _, err := p.Holder(ctx, "B", 60)
 	if err != nil {
 		return err
 	}
-	m := concurrency.NewMutex(session, lockName)
-	lctx, cancel := context.WithTimeout(ctx, patience)
-	defer cancel()
-	if err := m.Lock(lctx); err != nil {
-		return fmt.Errorf("B: lock %s: %w", lockName, err)
-	}
 	n := room.Read()
 	room.Write(n + 1)
-	p.Logf("B: locked %s, read count=%d, wrote count=%d", m.Key(), n, n+1)
+	p.Logf("B: read count=%d, wrote count=%d", n, n+1)
 	return m.Unlock(ctx)
 }
 
