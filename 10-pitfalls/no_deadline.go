@@ -116,7 +116,7 @@ func playNoDeadline(ctx context.Context, p *Play) (Outcome, error) {
 	start := time.Now()
 	silentErr := withDeadlines(ctx, endpoints)
 	took := time.Since(start)
-	p.Logf("against %s: %v, after %s", silent.URL, silentErr, since(start))
+	p.Logf("against %s: %v, after %s", silent.URL, silentErr, workshop.Seconds(took))
 	liveErr := withDeadlines(ctx, p.etcd.Endpoints)
 	if liveErr != nil {
 		p.Logf("against the etcd in use: %v", liveErr)

@@ -206,7 +206,7 @@ func (p *Play) checkFree(ctx context.Context) error {
 		return err
 	}
 	if resp.Count > 0 {
-		return fmt.Errorf("%s is in use (%d keys under it): another program holds or waits for it; run again once it is free", lockName, resp.Count)
+		return fmt.Errorf("%s is in use: another program holds or waits for it (keys under it: %d); run again once it is free", lockName, resp.Count)
 	}
 	return nil
 }
@@ -233,6 +233,3 @@ func (p *Play) cleanup(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
-
-// since says how long ago start was, as the chapters report waits: "3.0s".
-func since(start time.Time) string { return workshop.Seconds(time.Since(start)) }
