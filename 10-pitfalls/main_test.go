@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -35,33 +34,15 @@ func TestREADME(t *testing.T) {
 }
 
 // stage is a Play on an etcd of the test's own, cleaned up with the test.
-func stage(t *testing.T, wait time.Duration) (*Play, *syncBuffer) {
+func stage(t *testing.T, wait time.Duration) (*Play, *workshoptest.Buffer) {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &workshoptest.Buffer{}
 	p := &Play{etcd: workshoptest.Etcd(t), out: out, status: io.Discard, wait: wait}
 	t.Cleanup(func() {
 		assert.NoError(t, p.cleanup(context.Background()))
 		assert.Empty(t, leftInEtcd(t, p.etcd), "every lease revoked, every key gone")
 	})
 	return p, out
-}
-
-// syncBuffer is an output that goroutines write lines to.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // leftInEtcd lists the leases and the lock's keys still in etcd.
