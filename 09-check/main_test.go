@@ -6,7 +6,10 @@ import (
 	"errors"
 	"math/rand/v2"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -120,11 +123,34 @@ func TestKilledHolderIsFreedByItsLease(t *testing.T) {
 
 // Against etcd: short experiments, each on its own etcd.
 
+// victims are the pids of the victim processes a test started.
+type victims struct {
+	mu   sync.Mutex
+	pids []int
+}
+
 func testBench(t *testing.T, etcd *workshop.Etcd) (*bench, *bytes.Buffer) {
 	var out bytes.Buffer
 	w := &lockedWriter{w: &out}
-	return &bench{etcd: etcd, clients: 3, duration: 500 * time.Millisecond, ttl: 1, seed: 1,
-		pictures: &pictures{dir: t.TempDir()}, stdout: w, stderr: w, startVictim: startVictimProcess}, &out
+	b := &bench{etcd: etcd, clients: 3, duration: 500 * time.Millisecond, ttl: 1, seed: 1,
+		pictures: &pictures{dir: t.TempDir()}, stdout: w, stderr: w}
+	var started victims
+	b.startVictim = func(ctx context.Context, e *workshop.Etcd, a victimArgs, h *history) (victim, error) {
+		v, err := startVictimProcess(ctx, e, a, h)
+		if err == nil {
+			started.mu.Lock()
+			started.pids = append(started.pids, v.(*victimProcess).child.Pid())
+			started.mu.Unlock()
+		}
+		return v, err
+	}
+	t.Cleanup(func() {
+		for _, pid := range started.pids {
+			// Reaped: the pid is gone. (Stopped or running, it would answer.)
+			assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "victim pid %d left behind", pid)
+		}
+	})
+	return b, &out
 }
 
 func find(name string) experiment {
@@ -254,6 +280,19 @@ func TestRun(t *testing.T) {
 		"-nemeses", "pause", "-duration", "300ms", "-out", dir}, &stdout, &stderr)
 	require.NoError(t, err, stderr.String())
 	assert.Contains(t, stdout.String(), "\nsummary: mutex/none/pause=illegal mutex/token/pause=data-ok\n")
+	// The referee's count against the writes acknowledged: lower without a
+	// fence (a lost update), equal with one.
+	for name, lost := range map[string]bool{"mutex/none/pause": true, "mutex/token/pause": false} {
+		m := regexp.MustCompile(`(?m)^` + name + ` .* count (\d+) after (\d+) acknowledged writes`).FindStringSubmatch(stdout.String())
+		require.NotNil(t, m, "%s's line in:\n%s", name, stdout.String())
+		count, _ := strconv.Atoi(m[1])
+		acked, _ := strconv.Atoi(m[2])
+		if lost {
+			assert.Less(t, count, acked, name)
+		} else {
+			assert.Equal(t, acked, count, name)
+		}
+	}
 	pictures, _ := filepath.Glob(filepath.Join(dir, "*.html"))
 	assert.Len(t, pictures, 3, "lock and data of the unfenced pause, lock of the fenced one")
 	assert.NotContains(t, stderr.String(), `"level"`, "no etcd JSON logs")
