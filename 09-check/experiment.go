@@ -130,13 +130,37 @@ func (b *bench) connect(ctx context.Context, flags *workshop.Flags, project stri
 		return nil, err
 	}
 	b.etcd = e
-	if members, err := compose.New(project); err != nil {
-		b.membersWhy = "with -endpoints, members are crashed with docker compose: " + err.Error()
-	} else {
-		b.members = members
+	b.members, b.membersWhy = composeMembers(ctx, e, project)
+	if b.members != nil {
 		fmt.Fprintf(b.stderr, "etcd: the leader crash kills members of compose project %s with docker\n", project)
 	}
 	return e.Close, nil
+}
+
+// composeMembers are the members of the compose cluster, if that is the
+// etcd of -endpoints and docker compose is here; otherwise why not.
+func composeMembers(ctx context.Context, e *workshop.Etcd, project string) (cluster.Members, string) {
+	ctx, cancel := e.WithTimeout(ctx)
+	defer cancel()
+	list, err := e.Client.MemberList(ctx)
+	if err != nil {
+		return nil, "member list: " + err.Error()
+	}
+	var names []string
+	for _, m := range list.Members {
+		names = append(names, m.Name)
+	}
+	for _, name := range names {
+		if !slices.Contains(compose.Members, name) {
+			return nil, fmt.Sprintf("with -endpoints, the leader crash needs the compose cluster (%s); this etcd's members are %s",
+				strings.Join(compose.Members, ", "), strings.Join(names, ", "))
+		}
+	}
+	members, err := compose.New(project)
+	if err != nil {
+		return nil, "with -endpoints, members are crashed with docker compose: " + err.Error()
+	}
+	return members, ""
 }
 
 // runSeries runs the experiments, one line each, then the table and the summary.

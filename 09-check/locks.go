@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -97,5 +96,3 @@ func (c *client) backOff(until context.Context, d time.Duration) {
 
 // lockName is an experiment's lock: its keys are name/<lease>.
 func lockName(prefix string) string { return prefix + "/lock" }
-
-func (c *client) String() string { return fmt.Sprintf("client %d", c.id) }

@@ -159,7 +159,7 @@ func newPictures(dir string, stderr io.Writer) (*pictures, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(stderr, "pictures of illegal histories go to %s (a new temp folder, kept after the run; -out names another)\n", dir)
+	fmt.Fprintf(stderr, "pictures of illegal histories go to %s (a new temp folder, kept after the run if anything is drawn; -out names another)\n", dir)
 	return &pictures{dir: dir, temp: true}, nil
 }
 
