@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -119,6 +120,60 @@ func TestKilledHolderIsFreedByItsLease(t *testing.T) {
 	assert.Contains(t, countOps, porcupine.Operation{ClientId: 0, Input: section{Client: 0, Token: 7}, Output: sectionResult{Read: 0}, Call: 3, Return: 10})
 	assert.True(t, porcupine.CheckOperations(lockModel, lockOps))
 	assert.True(t, porcupine.CheckOperations(countModel.ToModel(), countOps))
+}
+
+// The timeline of a pause: the holds around the violation, the many taken
+// while client 0 held the lock elided in the middle.
+func TestTimelineOfAPause(t *testing.T) {
+	ms := func(n int64) int64 { return n * int64(time.Millisecond) }
+	calls := []call{{client: 1, op: opAcquire, begin: 0, end: ms(1), outcome: ok},
+		{client: 1, op: opRead, begin: ms(2), end: ms(3), read: 0, wrote: 1, writeOutcome: ok},
+		{client: 1, op: opRelease, begin: ms(4), end: ms(5), outcome: ok},
+		{client: 0, op: opAcquire, begin: ms(4), end: ms(6), outcome: ok},
+		{client: 0, op: opRead, begin: ms(7), end: ms(900), read: 1, wrote: 2, writeOutcome: ok},
+		{client: 0, op: opRelease, begin: ms(901), end: ms(902), outcome: ok}}
+	for i := range int64(5) { // five holds while client 0 is stopped
+		from := ms(500 + 10*i)
+		calls = append(calls, call{client: 1 + int(i%2), op: opAcquire, begin: from - ms(1), end: from, outcome: ok},
+			call{client: 1 + int(i%2), op: opRead, begin: from + ms(1), end: from + ms(2), read: int(1 + i), wrote: int(2 + i), writeOutcome: ok},
+			call{client: 1 + int(i%2), op: opRelease, begin: from + ms(3), end: from + ms(4), outcome: ok})
+	}
+	calls = append(calls, call{client: 2, op: opAcquire, begin: ms(903), end: ms(904), outcome: ok},
+		call{client: 2, op: opRead, begin: ms(905), end: ms(906), read: 2, wrote: 3, writeOutcome: ok},
+		call{client: 2, op: opRelease, begin: ms(907), end: ms(908), outcome: ok})
+	slices.SortStableFunc(calls, func(a, b call) int { return compare(a.begin, b.begin) })
+	var out bytes.Buffer
+	printTimeline(&out, &result{calls: calls, notes: []note{{What: "stopped", From: ms(8), To: ms(890), Client: 0}}})
+	assert.Equal(t, `  who held the lock, around the violation (time since the experiment began):
+    0.001s-0.004s  client 1  read 0, wrote 1
+    0.006s-0.901s  client 0  read 1, wrote 2 (stopped from 0.008s to 0.890s)
+    0.500s-0.503s  client 1  read 1, wrote 2   <- while client 0 held it
+    0.510s-0.513s  client 2  read 2, wrote 3   <- while client 0 held it
+    ... 2 more while client 0 held it
+    0.540s-0.543s  client 1  read 5, wrote 6   <- while client 0 held it
+    0.904s-0.907s  client 2  read 2, wrote 3
+`, out.String())
+}
+
+// A lost update with a legal lock history (a write landing late, say): the
+// timeline shows the holds around the first section no order explains.
+func TestTimelineOfALostUpdateAlone(t *testing.T) {
+	var calls []call
+	for i, read := range []int{0, 1, 1, 2} { // the third section read 1 again
+		at := int64(10 * i)
+		calls = append(calls, call{client: i % 2, op: opAcquire, begin: at, end: at + 1, outcome: ok},
+			call{client: i % 2, op: opRead, begin: at + 2, end: at + 3, read: read, wrote: read + 1, writeOutcome: ok},
+			call{client: i % 2, op: opRelease, begin: at + 4, end: at + 5, outcome: ok})
+	}
+	r := &result{calls: calls}
+	r.lockOps, r.countOps = operations(calls)
+	r.lock, r.lockInfo = porcupine.CheckOperationsVerbose(lockModel, r.lockOps, time.Second)
+	r.count, r.countInfo = porcupine.CheckOperationsVerbose(countModel.ToModel(), r.countOps, time.Second)
+	require.Equal(t, porcupine.Ok, r.lock)
+	require.Equal(t, porcupine.Illegal, r.count)
+	var out bytes.Buffer
+	printTimeline(&out, r)
+	assert.Contains(t, out.String(), "client 0  read 1, wrote 2\n", "the section that read a count already overwritten")
 }
 
 // Against etcd: short experiments, each on its own etcd.
