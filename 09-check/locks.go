@@ -15,7 +15,7 @@ import (
 const (
 	// requestTimeout bounds a read, a write, an Unlock: short, because a
 	// request sent to a leader that then crashes gets no answer at all.
-	requestTimeout = time.Second
+	requestTimeout = 2 * time.Second
 	failureBackOff = 50 * time.Millisecond
 )
 
