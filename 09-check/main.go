@@ -143,12 +143,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	workshop.DurationVar(fs, &b.duration, "duration", time.Second, 200*time.Millisecond, time.Minute,
 		"how long the clients work in each experiment (a pause or a crash adds its own time)")
 	workshop.IntVar(fs, &b.ttl, "ttl", 1, 1, 10, "the sessions' lease TTL in seconds: how long a paused holder keeps the lock")
-	seed := workshop.Int(fs, "seed", 1, 0, 1<<30, "seed of every random choice (when the victim stalls, the clients' pauses): the same seed, the same choices")
+	seed := workshop.Int(fs, "seed", 1, 0, 1<<30, "seed of every random choice (when the victim stalls, the clients' waits between sections): the same seed, the same choices")
 	out := fs.String("out", "", "folder for the pictures of illegal histories (default: a new temp folder, kept)")
 	only := fs.String("only", "", "run only this experiment, such as mutex/none/pause")
 	locks := fs.String("locks", "mutex,lock", "locks to try: mutex (etcd's concurrency.Mutex), lock (the workshop's internal/lock)")
 	fences := fs.String("fences", "none,etcd,token", "fences to try: none (a plain Put), etcd (Txn If IsOwner), token (a store that checks the lock's revision)")
-	faults := fs.String("nemeses", "none,pause,kill,leader", "faults to inject: "+nemesisNames())
+	faults := fs.String("nemeses", "none,pause,kill,leader", "faults to inject: "+nemesisNames()+" (partition and slow are coming)")
 	project := fs.String("project", defaultProject, "with -endpoints: the docker compose project whose members the leader crash stops")
 	if err := workshop.Parse(fs, args); err != nil {
 		return err
