@@ -193,12 +193,15 @@ func pair(client int, evs []event, start int64, ended map[int]int64) []call {
 			closeSection(at)
 			sec = &call{client: client, op: opRead, begin: at, read: -1, token: token}
 		case e.Op == opRead:
-			if sec != nil && e.Outcome == ok {
-				sec.read = e.Value
+			if sec != nil {
+				sec.end = at // unless a write follows
+				if e.Outcome == ok {
+					sec.read = e.Value
+				}
 			}
 		case e.Op == opWrite && !e.Return:
 			if sec != nil {
-				sec.wrote, sec.writeOutcome = e.Value, unknown
+				sec.wrote, sec.writeOutcome, sec.end = e.Value, unknown, 0
 			}
 		case e.Op == opWrite:
 			if sec != nil {

@@ -14,11 +14,11 @@ import (
 // Outcomes of a call, as its client saw them.
 const (
 	ok      = "ok"
-	failed  = "failed"  // it did not happen: a Lock that gave up, a read that got no answer
-	refused = "refused" // a fence turned the write away: it did not happen
-	lost    = "lost"    // Unlock found the lock no longer ours: the lease had expired
-	unknown = "unknown" // no answer (timeout, crash): it may or may not have happened, now or later
-	byLease = "by lease"
+	failed  = "failed"   // it did not happen: a Lock that gave up, a read that got no answer
+	refused = "refused"  // a fence turned the write away: it did not happen
+	lost    = "lost"     // Unlock found the lock no longer ours: the lease had expired
+	unknown = "unknown"  // no answer (timeout, crash): it may or may not have happened, now or later
+	byLease = "by lease" // a killed holder's release: when its lease expires, some time after its death
 )
 
 // lockCall is a call on the lock: acquire or release.
