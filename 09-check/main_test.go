@@ -1,0 +1,446 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math/rand/v2"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"etcd-lock-workshop/internal/cluster"
+	"etcd-lock-workshop/internal/workshop"
+	"etcd-lock-workshop/internal/workshoptest"
+)
+
+func TestMain(m *testing.M) {
+	workshoptest.Main(m, run) // the test binary plays the victim too
+}
+
+// The checker itself, on histories written by hand.
+
+func acquire(client int, from, to int64) porcupine.Operation {
+	return porcupine.Operation{ClientId: client, Input: lockCall{Client: client, Acquire: true}, Output: ok, Call: from, Return: to}
+}
+
+func release(client int, from, to int64, outcome string) porcupine.Operation {
+	return porcupine.Operation{ClientId: client, Input: lockCall{Client: client}, Output: outcome, Call: from, Return: to}
+}
+
+func incr(client int, from, to int64, read int, write string) porcupine.Operation {
+	return porcupine.Operation{ClientId: client, Input: section{Client: client, Wrote: read + 1},
+		Output: sectionResult{Read: read, Write: write}, Call: from, Return: to}
+}
+
+func finalRead(from, to int64, read int) porcupine.Operation {
+	return porcupine.Operation{ClientId: 9, Input: section{Client: 9}, Output: sectionResult{Read: read}, Call: from, Return: to}
+}
+
+func TestLockModel(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		history []porcupine.Operation
+		legal   bool
+	}{
+		{"one holder after the other; B's Lock waited", []porcupine.Operation{
+			acquire(0, 0, 1), acquire(1, 1, 5), release(0, 2, 3, ok), release(1, 6, 7, ok)}, true},
+		{"a failed Lock takes nothing", []porcupine.Operation{
+			acquire(0, 0, 1), {ClientId: 1, Input: lockCall{Client: 1, Acquire: true}, Output: failed, Call: 1, Return: 2}, release(0, 3, 4, ok)}, true},
+		{"two holders at once", []porcupine.Operation{
+			acquire(0, 0, 1), acquire(1, 2, 3), release(0, 4, 5, ok), release(1, 6, 7, ok)}, false},
+		{"two holders, the first told it lost the lock only at Unlock", []porcupine.Operation{
+			acquire(0, 0, 1), acquire(1, 2, 3), release(1, 4, 5, ok), release(0, 6, 7, lost)}, false},
+		{"a killed holder, freed by its lease at some time after its death", []porcupine.Operation{
+			acquire(0, 0, 1), release(0, 2, never, byLease), acquire(1, 1, 8), release(1, 9, 10, ok)}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.legal, porcupine.CheckOperations(lockModel, tc.history))
+		})
+	}
+}
+
+func TestCountModel(t *testing.T) {
+	model := countModel.ToModel()
+	for _, tc := range []struct {
+		name    string
+		history []porcupine.Operation
+		legal   bool
+	}{
+		{"one section after the other", []porcupine.Operation{
+			incr(0, 0, 3, 0, ok), incr(1, 4, 6, 1, ok), finalRead(7, 8, 2)}, true},
+		{"a lost update: B's write overwritten by A's stale one", []porcupine.Operation{
+			incr(0, 0, 10, 0, ok), incr(1, 2, 4, 0, ok), finalRead(11, 12, 1)}, false},
+		{"a lost update seen only by the final read", []porcupine.Operation{
+			incr(0, 0, 3, 0, ok), incr(1, 4, 6, 1, ok), finalRead(7, 8, 1)}, false},
+		{"a stale write refused by the fence", []porcupine.Operation{
+			incr(0, 0, 10, 0, refused), incr(1, 2, 4, 0, ok), finalRead(11, 12, 1)}, true},
+		{"a write of unknown outcome that landed", []porcupine.Operation{
+			incr(0, 0, never, 0, unknown), incr(1, 5, 6, 1, ok), finalRead(7, 8, 2)}, true},
+		{"a write of unknown outcome that did not land", []porcupine.Operation{
+			incr(0, 0, never, 0, unknown), incr(1, 5, 6, 0, ok), finalRead(7, 8, 1)}, true},
+		{"an unknown outcome excuses nothing else", []porcupine.Operation{
+			incr(0, 0, never, 0, unknown), incr(1, 5, 6, 0, ok), incr(2, 7, 8, 1, ok), finalRead(9, 10, 1)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.legal, porcupine.CheckOperations(model, tc.history))
+		})
+	}
+}
+
+// Events become calls: a killed holder's section under way ends with its
+// read (it wrote nothing), and its lease frees the lock some time after its death.
+func TestKilledHolderIsFreedByItsLease(t *testing.T) {
+	h := newHistory()
+	t0 := h.start.UnixNano()
+	for _, e := range []event{
+		{Client: 0, Op: opAcquire, At: t0 + 1}, {Client: 0, Op: opAcquire, Return: true, At: t0 + 2, Outcome: ok, Token: 7},
+		{Client: 0, Op: opRead, At: t0 + 3}, {Client: 0, Op: opRead, Return: true, At: t0 + 4, Outcome: ok, Value: 0},
+		{Client: 0, Op: opStall, At: t0 + 5},
+		{Client: 1, Op: opAcquire, At: t0 + 3}, {Client: 1, Op: opAcquire, Return: true, At: t0 + 20, Outcome: ok, Token: 9},
+		{Client: 1, Op: opRead, At: t0 + 21}, {Client: 1, Op: opRead, Return: true, At: t0 + 22, Outcome: ok, Value: 0},
+		{Client: 1, Op: opWrite, At: t0 + 23, Value: 1}, {Client: 1, Op: opWrite, Return: true, At: t0 + 24, Outcome: ok},
+		{Client: 1, Op: opRelease, At: t0 + 25}, {Client: 1, Op: opRelease, Return: true, At: t0 + 26, Outcome: ok},
+	} {
+		h.add(e)
+	}
+	h.killed(0, time.Unix(0, t0+10))
+	lockOps, countOps := operations(h.calls())
+	assert.Contains(t, lockOps, porcupine.Operation{ClientId: 0, Input: lockCall{Client: 0}, Output: byLease, Call: 10, Return: never})
+	assert.Contains(t, countOps, porcupine.Operation{ClientId: 0, Input: section{Client: 0, Token: 7}, Output: sectionResult{Read: 0}, Call: 3, Return: 4})
+	assert.True(t, porcupine.CheckOperations(lockModel, lockOps))
+	assert.True(t, porcupine.CheckOperations(countModel.ToModel(), countOps))
+}
+
+// The timeline of a pause: the holds around the violation, the many taken
+// while client 0 held the lock elided in the middle.
+func TestTimelineOfAPause(t *testing.T) {
+	ms := func(n int64) int64 { return n * int64(time.Millisecond) }
+	calls := []call{{client: 1, op: opAcquire, begin: 0, end: ms(1), outcome: ok},
+		{client: 1, op: opRead, begin: ms(2), end: ms(3), read: 0, wrote: 1, writeOutcome: ok},
+		{client: 1, op: opRelease, begin: ms(4), end: ms(5), outcome: ok},
+		{client: 0, op: opAcquire, begin: ms(4), end: ms(6), outcome: ok},
+		{client: 0, op: opRead, begin: ms(7), end: ms(900), read: 1, wrote: 2, writeOutcome: ok},
+		{client: 0, op: opRelease, begin: ms(901), end: ms(902), outcome: ok}}
+	for i := range int64(5) { // five holds while client 0 is stopped
+		from := ms(500 + 10*i)
+		calls = append(calls, call{client: 1 + int(i%2), op: opAcquire, begin: from - ms(1), end: from, outcome: ok},
+			call{client: 1 + int(i%2), op: opRead, begin: from + ms(1), end: from + ms(2), read: int(1 + i), wrote: int(2 + i), writeOutcome: ok},
+			call{client: 1 + int(i%2), op: opRelease, begin: from + ms(3), end: from + ms(4), outcome: ok})
+	}
+	calls = append(calls, call{client: 2, op: opAcquire, begin: ms(903), end: ms(904), outcome: ok},
+		call{client: 2, op: opRead, begin: ms(905), end: ms(906), read: 2, wrote: 3, writeOutcome: ok},
+		call{client: 2, op: opRelease, begin: ms(907), end: ms(908), outcome: ok})
+	slices.SortStableFunc(calls, func(a, b call) int { return compare(a.begin, b.begin) })
+	var out bytes.Buffer
+	printTimeline(&out, &result{calls: calls, notes: []note{{What: "stopped", From: ms(8), To: ms(890), Client: 0}}})
+	assert.Equal(t, `  who held the lock, around the violation (time since the experiment began):
+    0.001s-0.004s  client 1  read 0, wrote 1
+    0.006s-0.901s  client 0  read 1, wrote 2 (stopped from 0.008s to 0.890s)
+    0.500s-0.503s  client 1  read 1, wrote 2   <- while client 0 held it
+    0.510s-0.513s  client 2  read 2, wrote 3   <- while client 0 held it
+    ... 2 more while client 0 held it
+    0.540s-0.543s  client 1  read 5, wrote 6   <- while client 0 held it
+    0.904s-0.907s  client 2  read 2, wrote 3
+`, out.String())
+}
+
+// A lost update with a legal lock history (a write landing late, say): the
+// timeline shows the holds around the first section no order explains.
+func TestTimelineOfALostUpdateAlone(t *testing.T) {
+	var calls []call
+	for i, read := range []int{0, 1, 1, 2} { // the third section read 1 again
+		at := int64(10 * i)
+		calls = append(calls, call{client: i % 2, op: opAcquire, begin: at, end: at + 1, outcome: ok},
+			call{client: i % 2, op: opRead, begin: at + 2, end: at + 3, read: read, wrote: read + 1, writeOutcome: ok},
+			call{client: i % 2, op: opRelease, begin: at + 4, end: at + 5, outcome: ok})
+	}
+	r := &result{calls: calls}
+	r.lockOps, r.countOps = operations(calls)
+	r.lock, r.lockInfo = porcupine.CheckOperationsVerbose(lockModel, r.lockOps, time.Second)
+	r.count, r.countInfo = porcupine.CheckOperationsVerbose(countModel.ToModel(), r.countOps, time.Second)
+	require.Equal(t, porcupine.Ok, r.lock)
+	require.Equal(t, porcupine.Illegal, r.count)
+	var out bytes.Buffer
+	printTimeline(&out, r)
+	assert.Contains(t, out.String(), "client 0  read 1, wrote 2\n", "the section that read a count already overwritten")
+}
+
+// Against etcd: short experiments, each on its own etcd.
+
+// victims are the pids of the victim processes a test started.
+type victims struct {
+	mu   sync.Mutex
+	pids []int
+}
+
+func testBench(t *testing.T, etcd *workshop.Etcd) (*bench, *bytes.Buffer) {
+	var out bytes.Buffer
+	w := &lockedWriter{w: &out}
+	b := &bench{etcd: etcd, clients: 3, duration: 500 * time.Millisecond, ttl: 1, seed: 1,
+		pictures: &pictures{dir: t.TempDir()}, stdout: w, stderr: w}
+	var started victims
+	b.startVictim = func(ctx context.Context, e *workshop.Etcd, a victimArgs, h *history) (victim, error) {
+		v, err := startVictimProcess(ctx, e, a, h)
+		if err == nil {
+			started.mu.Lock()
+			started.pids = append(started.pids, v.(*victimProcess).child.Pid())
+			started.mu.Unlock()
+		}
+		return v, err
+	}
+	t.Cleanup(func() {
+		for _, pid := range started.pids {
+			// Reaped: the pid is gone. (Stopped or running, it would answer.)
+			assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "victim pid %d left behind", pid)
+		}
+	})
+	return b, &out
+}
+
+func find(name string) experiment {
+	series, err := plan("", "", "", name)
+	if err != nil {
+		panic(err)
+	}
+	return series[0]
+}
+
+// No fault, no fence: both histories are legal, for both locks.
+func TestNoFaultIsLegal(t *testing.T) {
+	t.Parallel()
+	b, out := testBench(t, workshoptest.Etcd(t))
+	for _, name := range []string{"mutex/none/none", "lock/none/none"} {
+		r := b.experiment(context.Background(), find(name))
+		require.NoError(t, r.err, out.String())
+		assert.Equal(t, "ok", r.verdict(), name)
+		assert.Greater(t, len(r.countOps), 3, "sections recorded")
+	}
+	assertCleanedUp(t, b)
+}
+
+// A real pause (SIGSTOP past the TTL) of an unfenced holder: two holders,
+// a lost update, and both drawn; every time.
+func TestPauseWithoutFenceIsIllegal(t *testing.T) {
+	t.Parallel()
+	b, out := testBench(t, workshoptest.Etcd(t))
+	for _, name := range []string{"mutex/none/pause", "lock/none/pause"} {
+		r := b.experiment(context.Background(), find(name))
+		require.NoError(t, r.err, out.String())
+		assert.Equal(t, "illegal", r.verdict(), "%s\n%s", name, out.String())
+		b.report(r)
+	}
+	for _, name := range []string{"mutex-none-pause-lock.html", "mutex-none-pause-data.html", "lock-none-pause-data.html"} {
+		assert.FileExists(t, filepath.Join(b.pictures.dir, name))
+	}
+	assert.Contains(t, out.String(), "<- while client 0 held it")
+	assert.Contains(t, out.String(), "(stopped from ")
+	assertCleanedUp(t, b)
+}
+
+// Many pauses of a fenced holder, in-process (its lease revoked where it
+// stalls: what etcd does when the TTL runs out, without the wait): the lock's
+// history is illegal every round, the data's legal every round; without a
+// fence, illegal every round.
+func TestPauseWithFenceKeepsTheDataLegal(t *testing.T) {
+	const rounds = 8
+	for _, tc := range []struct{ lock, fence, want string }{
+		{"mutex", "etcd", "data-ok"}, {"mutex", "token", "data-ok"},
+		{"lock", "etcd", "data-ok"}, {"lock", "token", "data-ok"},
+		{"lock", "none", "illegal"},
+	} {
+		t.Run(tc.lock+"/"+tc.fence, func(t *testing.T) {
+			t.Parallel()
+			b, out := testBench(t, workshoptest.Etcd(t))
+			b.duration = 200 * time.Millisecond
+			b.startVictim = startInProcessVictim
+			for round := range rounds {
+				b.seed = uint64(round)
+				r := b.experiment(context.Background(), find(tc.lock+"/"+tc.fence+"/pause"))
+				require.NoError(t, r.err, out.String())
+				require.Equal(t, tc.want, r.verdict(), "round %d\n%s", round, out.String())
+			}
+			assertCleanedUp(t, b)
+		})
+	}
+}
+
+// A holder killed with SIGKILL: its lease frees the lock, nothing is lost.
+func TestKillIsLegal(t *testing.T) {
+	t.Parallel()
+	b, out := testBench(t, workshoptest.Etcd(t))
+	r := b.experiment(context.Background(), find("lock/none/kill"))
+	require.NoError(t, r.err, out.String())
+	assert.Equal(t, "ok", r.verdict(), out.String())
+	assert.Contains(t, r.what, "client 0 killed holding the lock; its lease freed it")
+	freed := 0
+	for _, op := range r.lockOps {
+		if op.ClientId == 0 && op.Output == byLease && op.Return == never {
+			freed++
+		}
+	}
+	assert.Equal(t, 1, freed, "the killed holder's release, by its lease, at some time after its death")
+	assertCleanedUp(t, b)
+}
+
+// The leader crashes while fenced clients work: the data stays legal.
+func TestLeaderCrashWithFencesKeepsTheDataLegal(t *testing.T) {
+	t.Parallel()
+	c, err := cluster.Connect(context.Background(), &workshop.Flags{DialTimeout: 10 * time.Second}, "", &bytes.Buffer{})
+	require.NoError(t, err)
+	defer c.Close()
+	b, out := testBench(t, c.Etcd)
+	b.members = c.Members
+	for _, name := range []string{"mutex/etcd/leader", "lock/token/leader"} {
+		r := b.experiment(context.Background(), find(name))
+		require.NoError(t, r.err, out.String())
+		assert.Equal(t, porcupine.Ok, r.count, "%s: the data's history\n%s", name, out.String())
+		assert.Contains(t, r.what, "(the leader) crashed for")
+	}
+	assertCleanedUp(t, b)
+}
+
+// assertCleanedUp: no lease and no key of the chapter left in etcd.
+func assertCleanedUp(t *testing.T, b *bench) {
+	t.Helper()
+	b.removeKeys(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	leases, err := b.etcd.Client.Leases(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, leases.Leases, "leases left")
+	keys, err := b.etcd.Client.Get(ctx, keyPrefix+"/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	require.NoError(t, err)
+	assert.Zero(t, keys.Count, "keys left")
+}
+
+// The whole program, as a learner runs it, on an external etcd: the victim
+// is a real process, and none is left behind, stopped or running.
+func TestRun(t *testing.T) {
+	t.Parallel()
+	etcd := workshoptest.Etcd(t)
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"-endpoints", etcd.Endpoints[0], "-locks", "mutex", "-fences", "none,token",
+		"-nemeses", "pause", "-duration", "300ms", "-out", dir}, &stdout, &stderr)
+	require.NoError(t, err, stderr.String())
+	assert.Contains(t, stdout.String(), "\nsummary: mutex/none/pause=illegal mutex/token/pause=data-ok\n")
+	// The referee's count against the writes acknowledged: lower without a
+	// fence (a lost update), equal with one.
+	for name, lost := range map[string]bool{"mutex/none/pause": true, "mutex/token/pause": false} {
+		m := regexp.MustCompile(`(?m)^` + name + ` .* count (\d+) after (\d+) acknowledged writes`).FindStringSubmatch(stdout.String())
+		require.NotNil(t, m, "%s's line in:\n%s", name, stdout.String())
+		count, _ := strconv.Atoi(m[1])
+		acked, _ := strconv.Atoi(m[2])
+		if lost {
+			assert.Less(t, count, acked, name)
+		} else {
+			assert.Equal(t, acked, count, name)
+		}
+	}
+	pictures, _ := filepath.Glob(filepath.Join(dir, "*.html"))
+	assert.Len(t, pictures, 3, "lock and data of the unfenced pause, lock of the fenced one")
+	assert.NotContains(t, stderr.String(), `"level"`, "no etcd JSON logs")
+	assertCleanedUp(t, &bench{etcd: etcd})
+}
+
+// The README's output block, from a real run. The pictures' temp folder,
+// which the program keeps, goes into the test's own.
+func TestREADME(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	workshoptest.CheckREADMEs(t, run,
+		workshoptest.R(`\S*/09-check-\d+`, "<temp folder>"),
+		workshoptest.R(`\b(read|wrote|write|count|after) \d+`, "$1 <n>"),
+		workshoptest.R(`client [1-9]\b`, "client <c>"),
+	)
+}
+
+// As a learner meets them: bad flags exit 2 with usage, a dead etcd exits 1 in time.
+func TestExitStatus(t *testing.T) {
+	workshoptest.CheckExits(t,
+		workshoptest.ExitCase{Name: "bad flag", Args: []string{"-clients", "1"}, Status: 2, Says: "Usage of 09-check"},
+		workshoptest.ExitCase{Name: "no such experiment", Args: []string{"-only", "mutex/none/tea"}, Status: 2, Says: `no nemesis "tea"`},
+		workshoptest.ExitCase{Name: "coming", Args: []string{"-nemeses", "partition"}, Status: 2, Says: "nemesis partition is coming"},
+		workshoptest.Unreachable(t),
+	)
+}
+
+// inProcessVictim plays client 0 in this process: "stopped" by revoking its
+// lease where it stalls, as etcd does once the TTL has run out.
+type inProcessVictim struct {
+	h       *history
+	etcd    *workshop.Etcd
+	resumed chan struct{}
+	once    sync.Once
+	cancel  context.CancelFunc
+	done    chan error
+}
+
+func startInProcessVictim(ctx context.Context, e *workshop.Etcd, a victimArgs, h *history) (victim, error) {
+	v := &inProcessVictim{h: h, etcd: e, resumed: make(chan struct{}), done: make(chan error, 1)}
+	c := &client{id: 0, etcd: e, kind: a.kind, name: lockName(a.name), ttl: a.ttl, count: countFor(e, a.fence, a.name, a.store),
+		report: h.add, rng: testRand(a.seed), stallAt: a.stallAt, stall: func() { <-v.resumed }}
+	until, cancel := context.WithDeadline(ctx, a.until)
+	v.cancel = cancel
+	go func() {
+		defer cancel()
+		v.done <- c.work(ctx, until)
+	}()
+	return v, nil
+}
+
+func (v *inProcessVictim) stop() error {
+	events, _, _ := v.h.snapshot()
+	var lease int64
+	for _, e := range events {
+		if e.Client == 0 && e.Op == opSession {
+			lease = e.Lease
+		}
+	}
+	ctx, cancel := v.etcd.WithTimeout(context.Background())
+	defer cancel()
+	_, err := v.etcd.Client.Revoke(ctx, clientv3.LeaseID(lease))
+	return err
+}
+
+func (v *inProcessVictim) resume() error {
+	v.once.Do(func() { close(v.resumed) })
+	return nil
+}
+
+func (v *inProcessVictim) finish() { v.cancel() }
+
+func (v *inProcessVictim) kill() error { return errors.New("an in-process victim cannot be killed") }
+
+func (v *inProcessVictim) wait(bound time.Duration) error {
+	select {
+	case <-v.done:
+		return nil
+	case <-time.After(bound):
+		return errors.New("in-process victim still working")
+	}
+}
+
+// lockedWriter is one buffer for stdout and stderr, written from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func testRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0)) }

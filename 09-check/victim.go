@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"etcd-lock-workshop/internal/workshop"
+)
+
+// The victim: client 0 of a pause or a kill, in a process of its own, since
+// SIGSTOP and SIGKILL act on processes. It is this same program, started in
+// a hidden role; it prints its events as JSON lines, which the parent adds
+// to the history.
+
+const victimRole = "victim"
+
+// victim is the client that a nemesis stops or kills.
+type victim interface {
+	stop() error   // freeze it: every goroutine stops, its lease's keepalives too
+	resume() error // let it go on, where it stopped
+	kill() error   // SIGKILL: no Unlock, no revoke; only its lease frees the lock
+	finish()       // the experiment is over: stop after the section under way
+	// wait returns once it has exited (killing it after bound), with its error.
+	wait(bound time.Duration) error
+}
+
+// victimArgs is what the victim needs to know: its experiment, when to
+// stall, and when to give up if nobody tells it to finish.
+type victimArgs struct {
+	kind, fence, name, store string
+	ttl                      int
+	seed                     uint64
+	stallAt, until           time.Time
+}
+
+func (a victimArgs) flags(e *workshop.Etcd) []string {
+	return []string{"-endpoints", strings.Join(e.Endpoints, ","), "-dial-timeout", e.Timeout.String(),
+		"-lock", a.kind, "-fence", a.fence, "-name", a.name, "-store", a.store, "-ttl", strconv.Itoa(a.ttl),
+		"-seed", strconv.FormatUint(a.seed, 10),
+		"-stall-at", strconv.FormatInt(a.stallAt.UnixNano(), 10), "-until", strconv.FormatInt(a.until.UnixNano(), 10)}
+}
+
+// runVictim is the victim process: client 0's loop until SIGUSR1 says the
+// experiment is over (or -until passes), stalling after the read of its
+// first section past -stall-at until SIGCONT comes.
+func runVictim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := workshop.NewFlagSet("09-check victim", stderr)
+	flags := workshop.EtcdFlags(fs)
+	var a victimArgs
+	fs.StringVar(&a.kind, "lock", "mutex", "")
+	fs.StringVar(&a.fence, "fence", "none", "")
+	fs.StringVar(&a.name, "name", "", "")
+	fs.StringVar(&a.store, "store", "", "")
+	fs.IntVar(&a.ttl, "ttl", 1, "")
+	fs.Uint64Var(&a.seed, "seed", 1, "")
+	stallAt := fs.Int64("stall-at", 0, "")
+	until := fs.Int64("until", 0, "")
+	if err := workshop.Parse(fs, args); err != nil {
+		return err
+	}
+	a.stallAt, a.until = time.Unix(0, *stallAt), time.Unix(0, *until)
+	// Before anything else: a signal must not find the process unprepared.
+	resumed, finish := make(chan os.Signal, 1), make(chan os.Signal, 1)
+	signal.Notify(resumed, syscall.SIGCONT)
+	signal.Notify(finish, syscall.SIGUSR1)
+	defer signal.Stop(resumed)
+	defer signal.Stop(finish)
+
+	etcd, err := workshop.Connect(ctx, flags, io.Discard)
+	if err != nil {
+		return err
+	}
+	defer etcd.Close()
+	untilCtx, cancel := context.WithDeadline(ctx, a.until)
+	defer cancel()
+	go func() {
+		select {
+		case <-finish:
+			cancel()
+		case <-untilCtx.Done():
+		}
+	}()
+	enc := json.NewEncoder(stdout) // one line per event, written by the client's goroutine only
+	c := &client{id: 0, etcd: etcd, kind: a.kind, name: lockName(a.name), ttl: a.ttl,
+		count: countFor(etcd, a.fence, a.name, a.store), rng: rand.New(rand.NewPCG(a.seed, 0)),
+		report: func(e event) { enc.Encode(e) }, stallAt: a.stallAt,
+		stall: func() {
+			// Stopped by SIGSTOP, then SIGCONT both thaws the process and
+			// says go on (or SIGKILL ends it here).
+			select {
+			case <-resumed:
+			case <-untilCtx.Done():
+			}
+		}}
+	return c.work(ctx, untilCtx)
+}
+
+// victimProcess is the victim in its own process.
+type victimProcess struct {
+	child  *workshop.Child
+	read   chan error // the end of its output, and why
+	killed bool
+}
+
+// startVictimProcess starts the victim and feeds its events to h.
+func startVictimProcess(ctx context.Context, e *workshop.Etcd, a victimArgs, h *history) (victim, error) {
+	child, err := workshop.StartChildAs(ctx, victimRole, a.flags(e)...)
+	if err != nil {
+		return nil, err
+	}
+	v := &victimProcess{child: child, read: make(chan error, 1)}
+	go func() {
+		for {
+			// Every event is a JSON line; the child prints nothing else on stdout.
+			line, err := child.WaitFor("{", nil, 10*time.Minute)
+			if err != nil {
+				v.read <- err
+				return
+			}
+			var e event
+			if err := json.Unmarshal([]byte(line), &e); err != nil {
+				v.read <- fmt.Errorf("victim: %q: %w", line, err)
+				return
+			}
+			h.add(e)
+		}
+	}()
+	return v, nil
+}
+
+func (v *victimProcess) stop() error   { return v.child.Signal(syscall.SIGSTOP) }
+func (v *victimProcess) resume() error { return v.child.Signal(syscall.SIGCONT) }
+func (v *victimProcess) kill() error {
+	v.killed = true
+	return v.child.Kill()
+}
+
+func (v *victimProcess) finish() {
+	if !v.killed {
+		v.child.Signal(syscall.SIGUSR1)
+	}
+}
+
+func (v *victimProcess) wait(bound time.Duration) error {
+	select {
+	case readErr := <-v.read:
+		if err := v.child.Wait(); err != nil && !v.killed {
+			return fmt.Errorf("victim: %v (%v)", err, readErr)
+		}
+		return nil
+	case <-time.After(bound):
+		v.child.Kill()
+		return fmt.Errorf("victim still running %s after the experiment ended: killed", bound)
+	}
+}
