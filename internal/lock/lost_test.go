@@ -12,6 +12,7 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"etcd-lock-workshop/internal/lock"
+	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
 )
 
@@ -71,22 +72,28 @@ func TestLostIsClosedWithoutTheLock(t *testing.T) {
 	assert.True(t, isClosed(m.Lost()))
 }
 
+// compactAll writes a few unrelated keys, then compacts etcd's history up
+// to now: every revision before is gone.
+func compactAll(t *testing.T, etcd *workshop.Etcd) {
+	t.Helper()
+	ctx := context.Background()
+	for i := 0; i < 5; i++ {
+		_, err := etcd.Client.Put(ctx, "/unrelated", "x")
+		require.NoError(t, err)
+	}
+	resp, err := etcd.Client.Get(ctx, "/unrelated")
+	require.NoError(t, err)
+	_, err = etcd.Client.Compact(ctx, resp.Header.Revision, clientv3.WithCompactPhysical())
+	require.NoError(t, err)
+}
+
 // A compaction is no loss: etcd compacts its history (Kubernetes every 5
 // minutes) while a waiter is queued or a holder holds, and the lock stays
 // held. Lost must stay open until the lock is released.
 func TestLostStaysOpenThroughACompaction(t *testing.T) {
 	etcd := workshoptest.Etcd(t)
 	ctx := context.Background()
-	compact := func(t *testing.T) {
-		for i := 0; i < 5; i++ {
-			_, err := etcd.Client.Put(ctx, "/unrelated", "x")
-			require.NoError(t, err)
-		}
-		resp, err := etcd.Client.Get(ctx, "/unrelated")
-		require.NoError(t, err)
-		_, err = etcd.Client.Compact(ctx, resp.Header.Revision, clientv3.WithCompactPhysical())
-		require.NoError(t, err)
-	}
+	compact := func(t *testing.T) { compactAll(t, etcd) }
 	for _, tc := range []struct {
 		name string
 		lock func(t *testing.T, m *lock.Mutex, s *concurrency.Session, pfx string)
@@ -145,14 +152,7 @@ func TestLostStaysOpenWhenItsWatchResumesAfterACompaction(t *testing.T) {
 	watches := c.watches.Load()
 
 	r.Cut()
-	for i := 0; i < 5; i++ {
-		_, err := etcd.Client.Put(ctx, "/unrelated", "x")
-		require.NoError(t, err)
-	}
-	resp, err := etcd.Client.Get(ctx, "/unrelated")
-	require.NoError(t, err)
-	_, err = etcd.Client.Compact(ctx, resp.Header.Revision, clientv3.WithCompactPhysical())
-	require.NoError(t, err)
+	compactAll(t, etcd)
 	r.Restore()
 
 	// Lost reads the key again and watches anew; or, wrongly, closes.
