@@ -96,7 +96,7 @@ func (m *Mutex) watchLoss(ctx context.Context, rev int64) bool {
 
 // stillHeld reads whether the key is still the one created at rev.
 func (m *Mutex) stillHeld(ctx context.Context, rev int64) (bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second) // then Lost tries again
 	defer cancel()
 	resp, err := m.s.Client().Get(ctx, m.key)
 	if err != nil {
