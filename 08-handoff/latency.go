@@ -1,4 +1,7 @@
-package workshop
+package main
+
+// Measuring, not the lesson: latency samples, their percentiles and mean, a
+// histogram, and the milliseconds they are printed in.
 
 import (
 	"fmt"
@@ -8,7 +11,7 @@ import (
 	"time"
 )
 
-// Latencies are timed samples of one operation (chapter 08 and its benchmarks).
+// Latencies are timed samples of one operation.
 type Latencies []time.Duration
 
 // Percentile returns the p-th percentile (0-100) by nearest rank; 0 if empty.
@@ -20,6 +23,18 @@ func (l Latencies) Percentile(p float64) time.Duration {
 	slices.Sort(s)
 	i := int(p/100*float64(len(s))+0.5) - 1
 	return s[min(max(i, 0), len(s)-1)]
+}
+
+// Mean returns the average; 0 if empty.
+func (l Latencies) Mean() time.Duration {
+	if len(l) == 0 {
+		return 0
+	}
+	var sum time.Duration
+	for _, d := range l {
+		sum += d
+	}
+	return sum / time.Duration(len(l))
 }
 
 // Ms formats d in milliseconds, precise enough for sub-millisecond writes: "0.45ms", "93.1ms".
@@ -35,16 +50,21 @@ func Ms(d time.Duration) string {
 	}
 }
 
-// histogramBounds are upper bounds of the histogram's buckets, roughly
-// logarithmic: a write (~0.5 ms) and a 100 ms resync land far apart.
+// histogramBounds are upper bounds of the histogram's buckets: logarithmic up
+// to 10 ms, where a write (~1 ms) lands, then 10 ms wide up to 100 ms, so
+// that a wait spread evenly over etcd's 100 ms resync shows as even bars.
 var histogramBounds = []time.Duration{
 	500 * time.Microsecond, time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond,
-	10 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond,
-	100 * time.Millisecond, 200 * time.Millisecond,
+	10 * time.Millisecond, 20 * time.Millisecond, 30 * time.Millisecond, 40 * time.Millisecond,
+	50 * time.Millisecond, 60 * time.Millisecond, 70 * time.Millisecond, 80 * time.Millisecond,
+	90 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond,
 }
 
 // Histogram prints one line per non-empty bucket: its range, a bar, a count.
 func (l Latencies) Histogram(w io.Writer, width int) {
+	if len(l) == 0 {
+		return
+	}
 	counts := make([]int, len(histogramBounds)+1)
 	for _, d := range l {
 		i, _ := slices.BinarySearch(histogramBounds, d)
