@@ -1,0 +1,123 @@
+package docs
+
+import (
+	"regexp"
+	"strings"
+)
+
+// markdown is a document split into its fenced blocks and its prose.
+type markdown struct {
+	blocks []fenced
+	prose  string // the lines outside the blocks
+}
+
+// fenced is a fenced block and the output marker above it, if any.
+type fenced struct {
+	info   string // what follows the opening fence: go, yaml, or nothing
+	marker string // "go run ./DIR ARGS" when the block is that command's output
+	lines  []string
+}
+
+// marker is CheckREADMEs' (internal/workshoptest): the line before an output block.
+var marker = regexp.MustCompile(`^<!-- output of: (go run \./\S+.*) -->$`)
+
+func parse(text string) markdown {
+	var md markdown
+	var prose []string
+	lines := strings.Split(text, "\n")
+	lastMarker := ""
+	for i := 0; i < len(lines); i++ {
+		line := lines[i]
+		if !strings.HasPrefix(line, "```") {
+			prose = append(prose, line)
+			if m := marker.FindStringSubmatch(line); m != nil {
+				lastMarker = m[1]
+			} else if strings.TrimSpace(line) != "" {
+				lastMarker = ""
+			}
+			continue
+		}
+		b := fenced{info: strings.TrimPrefix(line, "```"), marker: lastMarker}
+		for i++; i < len(lines) && !strings.HasPrefix(lines[i], "```"); i++ {
+			b.lines = append(b.lines, lines[i])
+		}
+		md.blocks = append(md.blocks, b)
+		lastMarker = ""
+	}
+	md.prose = strings.Join(prose, "\n")
+	return md
+}
+
+// commands: every go command the document shows, once each, in order: in
+// its command blocks, in its inline code, and in its output markers.
+func (md markdown) commands() []string {
+	cmds := md.blockCommands()
+	for _, span := range inlineCode.FindAllStringSubmatch(md.prose, -1) {
+		cmds = append(cmds, goCommands(span[1])...)
+	}
+	for _, b := range md.blocks {
+		if b.marker != "" {
+			cmds = append(cmds, normalize(b.marker))
+		}
+	}
+	return unique(cmds)
+}
+
+// blockCommands: the go commands of the blocks that hold commands (not code,
+// not output), comments left out.
+func (md markdown) blockCommands() []string {
+	var cmds []string
+	for _, b := range md.blocks {
+		if b.marker != "" || b.info != "" {
+			continue
+		}
+		for _, line := range b.lines {
+			cmds = append(cmds, goCommands(comment.ReplaceAllString(line, ""))...)
+		}
+	}
+	return unique(cmds)
+}
+
+// outputs: each output block with its marker, as the document has them.
+func (md markdown) outputs() []string {
+	var out []string
+	for _, b := range md.blocks {
+		if b.marker != "" {
+			out = append(out, "<!-- output of: "+b.marker+" -->\n"+strings.Join(b.lines, "\n"))
+		}
+	}
+	return out
+}
+
+var (
+	inlineCode = regexp.MustCompile("`([^`]+)`")
+	comment    = regexp.MustCompile(`(^|\s)#.*$`)
+	// a go command, after variables set for it (GOMAXPROCS=1 go run ./01-race)
+	goCommand = regexp.MustCompile(`^([A-Z_][A-Z0-9_]*=\S*\s+)*go [a-z]+\b`)
+)
+
+// goCommands: the go commands in a line or a span ("go build ./... && go test ./...").
+func goCommands(text string) []string {
+	var cmds []string
+	for _, part := range regexp.MustCompile(`&&|;|\|\|`).Split(text, -1) {
+		if c := normalize(part); goCommand.MatchString(c) {
+			cmds = append(cmds, c)
+		}
+	}
+	return cmds
+}
+
+// normalize: one space between words, as Markdown shows a span that wraps.
+func normalize(cmd string) string { return strings.Join(strings.Fields(cmd), " ") }
+
+func unique(s []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
