@@ -107,8 +107,13 @@ func goCommands(text string) []string {
 	return cmds
 }
 
-// normalize: one space between words, as Markdown shows a span that wraps.
-func normalize(cmd string) string { return strings.Join(strings.Fields(cmd), " ") }
+// normalize: one space between words, as Markdown shows a span that wraps,
+// and every placeholder alike: <lease id in hex> is <十六进制的租约 id>.
+func normalize(cmd string) string {
+	return placeholder.ReplaceAllString(strings.Join(strings.Fields(cmd), " "), "<…>")
+}
+
+var placeholder = regexp.MustCompile(`<[^<>]*>`)
 
 func unique(s []string) []string {
 	var out []string
