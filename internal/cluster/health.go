@@ -3,16 +3,19 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // Health is a cluster as its members describe it.
 type Health struct {
-	Members []string // every member, by name, from the member list
-	Down    []string // members that no endpoint answered for
+	Members []string // every member, by name, from the member list, sorted
+	Down    []string // members that no endpoint answered for, sorted
 	Leader  string   // the leader every member that answered names; "" if none, or if they disagree
 }
 
@@ -43,7 +46,8 @@ func CheckHealth(ctx context.Context, cli *clientv3.Client, endpoints []string, 
 	if err != nil {
 		return h, fmt.Errorf("member list: %w", err)
 	}
-	for _, m := range list.Members {
+	members := slices.SortedFunc(slices.Values(list.Members), func(a, b *etcdserverpb.Member) int { return strings.Compare(a.Name, b.Name) })
+	for _, m := range members {
 		h.Members = append(h.Members, m.Name)
 		if !answered[m.ID] {
 			h.Down = append(h.Down, m.Name)
