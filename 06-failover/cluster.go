@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"etcd-lock-workshop/internal/cluster"
@@ -96,7 +99,7 @@ func startHint(c *cluster.Etcd, project string, down []string) string {
 }
 
 // election polls the members in the background until one other than the old
-// leader leads: no event tells a client "elected".
+// leader ("" for any) leads: no event tells a client "elected".
 type election struct {
 	name   string
 	at     time.Time
@@ -124,9 +127,16 @@ func watchForNewLeader(ctx context.Context, c *cluster.Etcd, old string) *electi
 	return e
 }
 
-// result stops the polling, if it has not found a leader yet, and returns
-// the leader it found ("" if none) and how long after the crash.
-func (e *election) result(crash time.Time) (string, time.Duration) {
+// result returns the leader the polling found ("" if none) and how long
+// after the crash. When the workers locked again, a leader exists: it waits
+// a while for the polling to see it; otherwise it stops the polling at once.
+func (e *election) result(crash time.Time, workersLocked bool) (string, time.Duration) {
+	if workersLocked {
+		select {
+		case <-e.done:
+		case <-time.After(10 * time.Second):
+		}
+	}
 	e.cancel()
 	<-e.done
 	if e.name == "" {
@@ -135,19 +145,37 @@ func (e *election) result(crash time.Time) (string, time.Duration) {
 	return e.name, e.at.Sub(crash)
 }
 
+// sessions are the sessions the chapter opened, to revoke at the end.
+type sessions struct {
+	mu   sync.Mutex
+	list []*concurrency.Session
+}
+
+func (s *sessions) add(session *concurrency.Session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.list = append(s.list, session)
+}
+
 // cleanUp leaves the cluster as the chapter found it, also after an error or
 // Ctrl-C (with contexts of its own, bounded): the members it stopped are
-// started again, its last lease revoked, the counter deleted. After Ctrl-C its
-// own failures go to stderr, since the chapter then only says it stopped.
-func cleanUp(ctx context.Context, c *cluster.Etcd, session **concurrency.Session, stderr io.Writer, err *error) {
+// started again, then every lease it granted is revoked (a worker's own
+// revoke fails when it comes during an election) and the counter deleted.
+// After Ctrl-C its own failures go to stderr, since the chapter then only
+// says it stopped.
+func cleanUp(ctx context.Context, c *cluster.Etcd, opened *sessions, stderr io.Writer, err *error) {
 	var errs []error
 	if stopped := c.Stopped(); len(stopped) > 0 {
 		fmt.Fprintf(stderr, "starting %s again, which 06 stopped (up to %s)\n", strings.Join(stopped, " and "), restoreTimeout)
 		errs = append(errs, c.Restore(ctx, restoreTimeout))
 	}
-	if *session != nil {
-		errs = append(errs, c.CloseSession(ctx, *session))
+	opened.mu.Lock()
+	for _, session := range opened.list {
+		if err := c.CloseSession(ctx, session); !errors.Is(err, rpctypes.ErrLeaseNotFound) {
+			errs = append(errs, err) // not found: revoked already
+		}
 	}
+	opened.mu.Unlock()
 	errs = append(errs, (&Counter{etcd: c.Etcd}).Delete(ctx))
 	left := joinLine(errs...)
 	switch {

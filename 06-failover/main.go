@@ -40,16 +40,16 @@ func failover(ctx context.Context, c *cluster.Etcd, opt options, stdout, stderr 
 		return r, err
 	}
 	// Whatever happens, Ctrl-C included: start again the members we stopped,
-	// revoke our last lease, delete the counter.
-	var session *concurrency.Session
-	defer cleanUp(ctx, c, &session, stderr, &err)
+	// revoke our leases, delete the counter.
+	opened := &sessions{}
+	defer cleanUp(ctx, c, opened, stderr, &err)
 	counter := &Counter{etcd: c.Etcd}
 	if err := counter.Reset(ctx); err != nil {
 		return r, err
 	}
 
 	// 1. Contention: every worker locks, reads the counter, writes it plus one.
-	crew := startWorkers(ctx, c.Etcd, opt, stderr)
+	crew := startWorkers(ctx, c.Etcd, opt, opened, stderr)
 	say("%d workers, each with its own session: lock %s, read %s, write it plus one", opt.workers, lockName, counterKey)
 	if err := crew.journal.waitSections(ctx, opt.sections); err != nil {
 		return r, joinLine(err, crew.stop())
@@ -70,7 +70,7 @@ func failover(ctx context.Context, c *cluster.Etcd, opt options, stdout, stderr 
 	crew.journal.crashed(crash)
 	election := watchForNewLeader(ctx, c, r.leader)
 	err = crew.journal.waitSectionsAfterCrash(ctx, opt.sections)
-	r.newLeader, r.electedAfter = election.result(crash)
+	r.newLeader, r.electedAfter = election.result(crash, err == nil)
 	if err = joinLine(err, crew.stop()); err != nil {
 		return r, fmt.Errorf("after stopping the leader %s: %w; %s", r.leader, err, healthSummary(ctx, c))
 	}
@@ -88,17 +88,19 @@ func failover(ctx context.Context, c *cluster.Etcd, opt options, stdout, stderr 
 	say("lock attempts that failed after the crash: %s", crew.journal.failuresAfterCrash())
 
 	// 3. A second member crashes: 1 of 3 is no majority, so nothing commits.
-	if session, err = c.NewSession(ctx, sessionTTL); err != nil {
+	session, err := c.NewSession(ctx, sessionTTL)
+	if err != nil {
 		return r, err
 	}
+	opened.add(session)
 	second, err := checkOneDown(ctx, c, r.leader)
 	if err != nil {
 		return r, err
 	}
+	say("stopping %s too: 2 of 3 members down", second)
 	if _, err := c.Stop(ctx, second); err != nil {
 		return r, err
 	}
-	say("stopping %s too: 2 of 3 members down", second)
 	began := time.Now()
 	err = lock(ctx, concurrency.NewMutex(session, lockName), opt.timeout)
 	r.noQuorumAfter = time.Since(began)
@@ -108,8 +110,9 @@ func failover(ctx context.Context, c *cluster.Etcd, opt options, stdout, stderr 
 	if err == nil {
 		return r, errors.New("locked with 2 of 3 members down: a lock without a quorum would not be safe")
 	}
-	r.noQuorum = fmt.Errorf("no quorum (no leader) with 2 of 3 members down, and a lock needs a majority (2 of 3) to commit its key (%w)", err)
-	say("lock failed after %s: %v", workshop.Seconds(r.noQuorumAfter), r.noQuorum)
+	r.noQuorum = fmt.Errorf("no quorum (no leader) with 2 of 3 members down, and a lock needs a majority (2 of 3) to commit its key: %w", err)
+	say("lock attempt timed out after %s: no quorum (no leader) with 2 of 3 members down, and a lock needs a majority (2 of 3) to commit its key",
+		workshop.Seconds(r.noQuorumAfter))
 
 	// 4. Both members come back with their data; the lock works again.
 	say("starting %s and %s again", r.leader, second)
@@ -118,7 +121,7 @@ func failover(ctx context.Context, c *cluster.Etcd, opt options, stdout, stderr 
 			return r, err
 		}
 	}
-	r.restartedLeader, _ = cluster.Leader(ctx, c.Client, c.Endpoints, c.Timeout)
+	r.restartedLeader, _ = watchForNewLeader(ctx, c, "").result(time.Now(), true)
 	say("%s and %s restarted: 3 of 3 members up, leader %s", r.leader, second, r.restartedLeader)
 	mutex := concurrency.NewMutex(session, lockName)
 	if err := lock(ctx, mutex, opt.timeout); err != nil {

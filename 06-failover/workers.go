@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -13,7 +14,7 @@ import (
 
 // worker is one process of the article: its own client, session and lock,
 // taking the lock over and over until stop closes.
-func worker(ctx context.Context, id int, shared *workshop.Etcd, opt options, stop <-chan struct{}, journal *journal) error {
+func worker(ctx context.Context, id int, shared *workshop.Etcd, opt options, opened *sessions, stop <-chan struct{}, journal *journal) error {
 	cli, err := workshop.NewClient(ctx, shared.Endpoints, shared.Timeout)
 	if err != nil {
 		journal.quit(err)
@@ -26,8 +27,14 @@ func worker(ctx context.Context, id int, shared *workshop.Etcd, opt options, sto
 		journal.quit(err)
 		return err
 	}
-	// Revokes the lease, and with it a key left behind, even after Ctrl-C.
-	defer etcd.CloseSession(ctx, session)
+	opened.add(session)
+	defer func() {
+		// Revokes the lease, and with it a key left behind. After Ctrl-C the
+		// chapter's clean-up does it, once it has restarted what it stopped.
+		if ctx.Err() == nil {
+			etcd.CloseSession(ctx, session)
+		}
+	}()
 	mutex := concurrency.NewMutex(session, lockName)
 	counter := &Counter{etcd: etcd}
 	for {
@@ -51,22 +58,30 @@ func worker(ctx context.Context, id int, shared *workshop.Etcd, opt options, sto
 	}
 }
 
-// lock takes the mutex, or gives up after timeout. (NewLocker's Lock, the
-// article's, has no timeout and panics on error: a worker needs both.) An
-// attempt can fail at once, on a connection that a crash cut: try again.
+// lock takes the mutex, or gives up after timeout with an error that is
+// context.DeadlineExceeded. (NewLocker's Lock, the article's, has no timeout
+// and panics on error: a worker needs both.) An attempt can fail at once, on
+// a connection that a crash cut: try again.
 func lock(ctx context.Context, mutex *concurrency.Mutex, timeout time.Duration) error {
 	lctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
 		err := mutex.Lock(lctx)
-		if err == nil || lctx.Err() != nil {
-			return err
+		if err == nil {
+			return nil
 		}
-		select {
-		case <-lctx.Done():
-			return fmt.Errorf("%w (and before that: %v)", lctx.Err(), err)
-		case <-time.After(50 * time.Millisecond):
+		if lctx.Err() == nil {
+			select {
+			case <-lctx.Done():
+			case <-time.After(50 * time.Millisecond):
+				continue
+			}
 		}
+		if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
+			return lctx.Err()
+		}
+		// etcd may have timed the request out itself: "request timed out".
+		return fmt.Errorf("%w (the last error: %v)", lctx.Err(), err)
 	}
 }
 
@@ -86,12 +101,12 @@ type crew struct {
 	cancel  context.CancelFunc // ends their clients: what etcd would wait on forever ends too
 }
 
-func startWorkers(ctx context.Context, etcd *workshop.Etcd, opt options, stderr io.Writer) *crew {
+func startWorkers(ctx context.Context, etcd *workshop.Etcd, opt options, opened *sessions, stderr io.Writer) *crew {
 	wctx, cancel := context.WithCancel(ctx)
 	c := &crew{journal: newJournal(opt, stderr), stopped: make(chan struct{}), errs: make(chan error, opt.workers),
 		size: opt.workers, grace: opt.timeout + 15*time.Second, cancel: cancel}
 	for id := range opt.workers {
-		go func() { c.errs <- worker(wctx, id, etcd, opt, c.stopped, c.journal) }()
+		go func() { c.errs <- worker(wctx, id, etcd, opt, opened, c.stopped, c.journal) }()
 	}
 	return c
 }
