@@ -23,7 +23,8 @@ type Members interface {
 	// Stop crashes a member (no goodbye to the others, no leadership
 	// hand-over) and returns the moment it died.
 	Stop(ctx context.Context, name string) (died time.Time, err error)
-	// Start starts a stopped member again, with the data it had.
+	// Start starts a stopped member again, with the data it had; a member
+	// that runs is only waited for.
 	Start(ctx context.Context, name string) error
 }
 
@@ -81,16 +82,23 @@ func (c *Etcd) Health(ctx context.Context) (Health, error) {
 	return CheckHealth(ctx, c.Client, c.Endpoints, min(c.Timeout, 2*time.Second))
 }
 
-// Stop crashes a member (see Members) and remembers it for Restore.
+// Stop crashes a member (see Members) and remembers it for Restore, even if
+// it fails: a member may be down although docker did not say so. A crash once
+// begun is not cancelled with ctx (a Ctrl-C mid-way would leave it unknown
+// whether the member is down); it is bounded by stopTimeout.
 func (c *Etcd) Stop(ctx context.Context, name string) (time.Time, error) {
-	died, err := c.Members.Stop(ctx, name)
-	if err == nil {
-		c.mu.Lock()
+	c.mu.Lock()
+	if !slices.Contains(c.stopped, name) {
 		c.stopped = append(c.stopped, name)
-		c.mu.Unlock()
 	}
-	return died, err
+	c.mu.Unlock()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
+	defer cancel()
+	return c.Members.Stop(sctx, name)
 }
+
+// stopTimeout bounds a crash: docker kill, or an embedded member's.
+const stopTimeout = 30 * time.Second
 
 // Start starts a member again (see Members); Restore forgets it.
 func (c *Etcd) Start(ctx context.Context, name string) error {
@@ -110,9 +118,9 @@ func (c *Etcd) Stopped() []string {
 	return slices.Clone(c.stopped)
 }
 
-// Restore starts again every member that Stop crashed, within timeout, even
-// when ctx has been cancelled: Ctrl-C must not leave a learner's cluster
-// broken.
+// Restore starts again every member that Stop crashed (or tried to), within
+// timeout, even when ctx has been cancelled: Ctrl-C must not leave a
+// learner's cluster broken. Starting a member that runs only waits for it.
 func (c *Etcd) Restore(ctx context.Context, timeout time.Duration) error {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
