@@ -50,7 +50,7 @@ func failover(ctx context.Context, c *cluster.Etcd, opt options, stdout, stderr 
 
 	// 1. Contention: every worker locks, reads the counter, writes it plus one.
 	crew := startWorkers(ctx, c.Etcd, opt, opened, stderr)
-	say("%d workers, each with its own session: lock %s, read %s, write it plus one", opt.workers, lockName, counterKey)
+	say("%s, each with its own session: lock %s, read %s, write it plus one", plural(opt.workers, "worker"), lockName, counterKey)
 	if err := crew.journal.waitSections(ctx, opt.sections); err != nil {
 		return r, joinLine(err, crew.stop())
 	}
@@ -62,7 +62,7 @@ func failover(ctx context.Context, c *cluster.Etcd, opt options, stdout, stderr 
 		return r, joinLine(err, crew.stop())
 	}
 	r.leader = whole.Leader
-	say("%d critical sections done; stopping the leader, %s (a crash: no hand-over)", crew.journal.done(), r.leader)
+	say("%s done; stopping the leader, %s (a crash: no hand-over)", plural(crew.journal.done(), "critical section"), r.leader)
 	crash, err := c.Stop(ctx, r.leader)
 	if err != nil {
 		return r, joinLine(err, crew.stop())
@@ -197,6 +197,14 @@ func timeline(w io.Writer) func(format string, args ...any) {
 	return func(format string, args ...any) {
 		workshop.Logf(w, "+%-5s "+format, append([]any{workshop.Seconds(time.Since(start))}, args...)...)
 	}
+}
+
+// plural says "1 worker", "5 workers".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // joinLine is errors.Join on one line, as the chapter prints an error.

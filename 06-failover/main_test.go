@@ -180,7 +180,7 @@ func TestREADME(t *testing.T) {
 	}
 	workshoptest.CheckREADMEs(t, capture,
 		workshoptest.R(`\betcd[1-3]\b`, "etcdN"),
-		workshoptest.R(`\b\d+ critical sections`, "<n> critical sections"),
+		workshoptest.R(`\b\d+ critical sections?\b`, "<n> critical sections"),
 		workshoptest.R(`\bcount(:?) \d+`, "count$1 <n>"),
 		workshoptest.R(`failed after the crash: .*`, "failed after the crash: <failures>"),
 	)
