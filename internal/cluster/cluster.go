@@ -1,8 +1,10 @@
 // Package cluster is a real etcd cluster that a chapter breaks on purpose:
-// three embedded members in this process whose members it crashes and
-// restarts (Stop, Start), cuts off from each other (Partition) or slows down
-// (Slow), and heals; or, with -endpoints, the docker compose cluster, whose
-// members it crashes with docker (see Connect).
+// three members embedded in this process, which a chapter crashes and
+// restarts (Stop, Start), cuts off from the others (Partition), slows down
+// (Slow) and heals (Heal); or, with -endpoints, the docker compose cluster,
+// whose members it crashes with docker (see Connect). Health says which
+// members answer and who leads; Etcd.Restore starts again what a chapter
+// crashed, even after Ctrl-C.
 //
 // Each member sits behind two doors (see door.go), one for clients and one
 // for its peers, so that its URLs outlive a restart and a crash cuts every
