@@ -46,7 +46,7 @@ func TestREADME(t *testing.T) {
 	)
 }
 
-var roundsLine = regexp.MustCompile(`(?m)^rounds \d+-\d+:((?: +\d+)+)$`)
+var roundsLine = regexp.MustCompile(`(?m)^rounds? \d+(?:-\d+)?:((?: +\d+)+)$`)
 
 // counts reads back every count of the table of rounds.
 func counts(t *testing.T, out string) []int {

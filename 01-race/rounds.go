@@ -63,7 +63,10 @@ func (t *roundsTable) flush() {
 	if len(t.cells) == 0 {
 		return
 	}
-	first := t.rounds - len(t.cells) + 1
-	fmt.Fprintf(t.stdout, "%-13s %s\n", fmt.Sprintf("rounds %d-%d:", first, t.rounds), strings.Join(t.cells, " "))
+	label := fmt.Sprintf("rounds %d-%d:", t.rounds-len(t.cells)+1, t.rounds)
+	if len(t.cells) == 1 {
+		label = fmt.Sprintf("round %d:", t.rounds)
+	}
+	fmt.Fprintf(t.stdout, "%-13s %s\n", label, strings.Join(t.cells, " "))
 	t.cells = t.cells[:0]
 }

@@ -38,7 +38,7 @@ func TestEveryRoundCounts1000(t *testing.T) {
 	var stdout bytes.Buffer
 	require.NoError(t, run(t.Context(), []string{"-rounds", "20"}, &stdout, &bytes.Buffer{}))
 
-	counts := regexp.MustCompile(`(?m)^rounds \d+-\d+:((?: +\d+)+)$`).FindAllStringSubmatch(stdout.String(), -1)
+	counts := regexp.MustCompile(`(?m)^rounds? \d+(?:-\d+)?:((?: +\d+)+)$`).FindAllStringSubmatch(stdout.String(), -1)
 	var cells []string
 	for _, m := range counts {
 		cells = append(cells, strings.Fields(m[1])...)
