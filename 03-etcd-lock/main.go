@@ -96,11 +96,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer etcd.Close()
 
 	counter := &Counter{}
-	err = countWithLock(ctx, etcd, *goroutines, counter)
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("not done within -timeout %s: %w", *timeout, err)
-	}
-	if err != nil {
+	if err := countWithLock(ctx, etcd, *goroutines, counter); err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("not done within -timeout %s: %w", *timeout, err)
+		}
 		return err
 	}
 	fmt.Fprintln(stdout, "count:", counter.Count())

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +95,39 @@ func TestTimeoutEndsTheWait(t *testing.T) {
 	assert.Equal(t, "not done within -timeout 2s: etcd lock: context deadline exceeded", err.Error())
 	assert.GreaterOrEqual(t, time.Since(start), 2*time.Second)
 	assert.Empty(t, stdout.String(), "no count from a run that did not finish")
+	assertNothingLeft(t, etcd.Client, holder.Lease())
+}
+
+// Ctrl-C while the goroutines wait for the lock: the program stops at once
+// and revokes every lease it made, which takes their keys with them.
+func TestCtrlCRevokesTheLeases(t *testing.T) {
+	etcd := workshoptest.Etcd(t)
+	holder, err := concurrency.NewSession(etcd.Client)
+	require.NoError(t, err)
+	defer holder.Close()
+	mutex := concurrency.NewMutex(holder, "/my-test-lock")
+	require.NoError(t, mutex.Lock(t.Context()))
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	waiters := etcd.Client.Watch(ctx, "/my-test-lock", clientv3.WithPrefix(), clientv3.WithRev(mutex.Header().Revision+1))
+
+	cmd, err := workshop.Command(ctx, "-endpoints", etcd.Endpoints[0], "-goroutines", "3")
+	require.NoError(t, err)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	for queued := 0; queued < 3; {
+		resp, ok := <-waiters
+		require.True(t, ok, "the 3 goroutines never queued for the lock: %s", &out)
+		queued += len(resp.Events)
+	}
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+
+	var exit *exec.ExitError
+	require.ErrorAs(t, cmd.Wait(), &exit, out.String())
+	assert.Equal(t, 130, exit.ExitCode(), out.String())
+	assert.Contains(t, out.String(), "stopped by Ctrl-C (SIGINT): cleaned up and exited")
+	assert.NotContains(t, out.String(), "panic")
 	assertNothingLeft(t, etcd.Client, holder.Lease())
 }
 
