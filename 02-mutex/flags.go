@@ -1,6 +1,6 @@
-// Not the lesson: the command line. A bad flag or a number out of range
-// prints the usage and exits with status 2. (The etcd chapters have the same
-// in internal/workshop; this chapter stays free of etcd.)
+// Not the lesson: the command line. A bad flag, a number out of range or a
+// stray argument prints the usage and exits with status 2. (The etcd chapters
+// get the same from internal/workshop; this chapter stays free of etcd.)
 package main
 
 import (
@@ -14,34 +14,29 @@ import (
 // usageError is a bad command line; the usage has already been printed.
 type usageError struct{ error }
 
-// parse parses args; a bad flag, a number out of range or a stray argument is a usageError.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
+	err := fs.Parse(args)
+	if err == nil && fs.NArg() > 0 {
+		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		fmt.Fprintln(fs.Output(), err)
+		fs.Usage()
+	}
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		return usageError{err}
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(fs.Output(), "unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
-	}
-	return nil
+	return err
 }
 
-// exitCode is the process status for run's error: 0 (also for -help),
-// 2 for a bad command line, 1 for anything else, printed as one line.
+// exitCode is the process status for run's error, which it prints in one line.
 func exitCode(err error, stderr io.Writer) int {
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, new(usageError)):
 		return 2
-	default:
-		fmt.Fprintln(stderr, "error:", err)
-		return 1
 	}
+	fmt.Fprintln(stderr, "error:", err)
+	return 1
 }
 
 // intFlag defines an int flag that accepts only lo to hi.
@@ -57,10 +52,10 @@ func (v *intValue) String() string { return strconv.Itoa(v.n) }
 
 func (v *intValue) Set(s string) error {
 	n, err := strconv.Atoi(s)
-	switch {
-	case err != nil:
+	if err != nil {
 		return errors.New("not a whole number")
-	case n < v.lo || n > v.hi:
+	}
+	if n < v.lo || n > v.hi {
 		return fmt.Errorf("must be %d to %d", v.lo, v.hi)
 	}
 	v.n = n

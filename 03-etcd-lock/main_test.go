@@ -78,38 +78,44 @@ func assertNothingLeft(t *testing.T, cli *clientv3.Client, except ...clientv3.Le
 	assert.ElementsMatch(t, except, ids, "leases left")
 }
 
+// holdTheLock takes /my-test-lock for the rest of the test, as another
+// process would, and returns its lease and the revision it was taken at.
+func holdTheLock(t *testing.T, cli *clientv3.Client) (clientv3.LeaseID, int64) {
+	t.Helper()
+	holder, err := concurrency.NewSession(cli)
+	require.NoError(t, err)
+	t.Cleanup(func() { holder.Close() })
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	mutex := concurrency.NewMutex(holder, "/my-test-lock")
+	require.NoError(t, mutex.Lock(ctx))
+	return holder.Lease(), mutex.Header().Revision
+}
+
 // -timeout bounds Locker.Lock, which has no deadline of its own: with the lock
 // held elsewhere, the run ends with one line, and takes nothing with it.
 func TestTimeoutEndsTheWait(t *testing.T) {
 	etcd := workshoptest.Etcd(t)
-	holder, err := concurrency.NewSession(etcd.Client)
-	require.NoError(t, err)
-	defer holder.Close()
-	mutex := concurrency.NewMutex(holder, "/my-test-lock")
-	require.NoError(t, mutex.Lock(t.Context()))
+	holder, _ := holdTheLock(t, etcd.Client)
 
 	var stdout, stderr bytes.Buffer
 	start := time.Now()
-	err = run(t.Context(), []string{"-endpoints", etcd.Endpoints[0], "-goroutines", "3", "-timeout", "2s"}, &stdout, &stderr)
+	err := run(t.Context(), []string{"-endpoints", etcd.Endpoints[0], "-goroutines", "3", "-timeout", "2s"}, &stdout, &stderr)
 	require.Error(t, err)
 	assert.Equal(t, "not done within -timeout 2s: etcd lock: context deadline exceeded", err.Error())
 	assert.GreaterOrEqual(t, time.Since(start), 2*time.Second)
 	assert.Empty(t, stdout.String(), "no count from a run that did not finish")
-	assertNothingLeft(t, etcd.Client, holder.Lease())
+	assertNothingLeft(t, etcd.Client, holder)
 }
 
 // Ctrl-C while the goroutines wait for the lock: the program stops at once
 // and revokes every lease it made, which takes their keys with them.
 func TestCtrlCRevokesTheLeases(t *testing.T) {
 	etcd := workshoptest.Etcd(t)
-	holder, err := concurrency.NewSession(etcd.Client)
-	require.NoError(t, err)
-	defer holder.Close()
-	mutex := concurrency.NewMutex(holder, "/my-test-lock")
-	require.NoError(t, mutex.Lock(t.Context()))
+	holder, taken := holdTheLock(t, etcd.Client)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	waiters := etcd.Client.Watch(ctx, "/my-test-lock", clientv3.WithPrefix(), clientv3.WithRev(mutex.Header().Revision+1))
+	waiters := etcd.Client.Watch(ctx, "/my-test-lock", clientv3.WithPrefix(), clientv3.WithRev(taken+1))
 
 	cmd, err := workshop.Command(ctx, "-endpoints", etcd.Endpoints[0], "-goroutines", "3")
 	require.NoError(t, err)
@@ -128,7 +134,7 @@ func TestCtrlCRevokesTheLeases(t *testing.T) {
 	assert.Equal(t, 130, exit.ExitCode(), out.String())
 	assert.Contains(t, out.String(), "stopped by Ctrl-C (SIGINT): cleaned up and exited")
 	assert.NotContains(t, out.String(), "panic")
-	assertNothingLeft(t, etcd.Client, holder.Lease())
+	assertNothingLeft(t, etcd.Client, holder)
 }
 
 // As a learner meets them: a clean run exits 0 with no log noise, a bad
