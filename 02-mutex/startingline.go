@@ -10,11 +10,10 @@ import (
 // started, then lets them all go at once.
 //
 // Why: m.count++ is a single instruction, and a goroutine runs it within a
-// microsecond of being started. Started one by one, goroutines rarely run it at
-// the same instant on two CPUs, and on a 2-core machine the article's program
+// microsecond of being started. Started one by one, the goroutines run it at
+// the same instant on two CPUs only now and then, and the article's program
 // often prints 1000: the race is there, but hidden. Lined up, a thousand
-// goroutines go through Incr at once on every CPU, and on an idle machine most
-// rounds lose some.
+// goroutines go through Incr at once on every CPU, and more rounds lose some.
 //
 // The goroutines wait by yielding (runtime.Gosched), not by parking on a
 // channel: waiting runnable, they keep every CPU busy for the moment they go.
