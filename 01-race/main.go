@@ -1,38 +1,66 @@
-// Chapter 01, the article's starting point: 1000 goroutines increment a counter
-// that has no lock, and increments get lost.
+// Chapter 01, the article's section 2、本地锁 (a lock inside one process), its
+// first program: 1000 goroutines each increment a Counter that has no lock,
+// and the count comes out below 1000.
+//
+// This file is the article's program. Not the lesson, in files of their own:
+// startingline.go (the one line the article does not have), rounds.go (the
+// program run 50 times, its counts ten to a line), flags.go.
 package main
 
 import (
 	"context"
+	"flag"
+	"fmt"
 	"io"
-
-	"etcd-lock-workshop/internal/workshop"
+	"os"
+	"sync"
 )
 
-// Counter is the article's counter, with no lock at all.
 type Counter struct {
 	count int
 }
 
-// Incr reads, adds and writes: two goroutines on two CPUs can read the same
-// value and both write value+1, and one increment is lost.
+// 自增操作 (increment): read, add one, write. Two goroutines on two CPUs can
+// read the same value and both write value+1: one increment is lost.
 func (m *Counter) Incr() {
 	m.count++
 }
 
+// 获取总数 (the total)
 func (m *Counter) Count() int {
 	return m.count
 }
 
-// countOnce is the article's main: 1000 goroutines, one Incr each.
-func countOnce(goroutines int) int {
-	var counter Counter
-	workshop.AllAtOnce(goroutines, counter.Incr)
-	return counter.Count()
+// article is the article's main: goroutines (1000) goroutines each call Incr
+// once, then it prints the count, into the table of rounds (rounds.go).
+func article(stdout io.Writer, goroutines int, start *startingLine) {
+	var sg sync.WaitGroup
+	c := &Counter{}
+	for i := 0; i < goroutines; i++ {
+		sg.Add(1)
+		// 模拟并发请求 (simulate concurrent requests)
+		go func() {
+			start.wait() // not in the article: all start together, so they collide on every run
+			c.Incr()
+			sg.Done()
+		}()
+	}
+	sg.Wait()
+
+	fmt.Fprintln(stdout, c.Count())
 }
 
-func main() { workshop.Main(run) }
+func main() {
+	os.Exit(exitCode(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
+}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return workshop.CountRounds(ctx, "01-race", args, stdout, stderr, countOnce)
+	fs := flag.NewFlagSet("01-race", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	rounds := intFlag(fs, "rounds", 50, 1, 10000, "how many times to run the article's program")
+	goroutines := intFlag(fs, "goroutines", 1000, 1, 100000, "goroutines per round, each calls Incr once")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	return printRounds(ctx, stdout, *rounds, *goroutines)
 }

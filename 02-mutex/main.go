@@ -1,43 +1,69 @@
-// Chapter 02: the article's fix inside one process. The same counter with a
-// sync.Mutex counts 1000 every time.
+// Chapter 02, the article's section 2、本地锁 (a lock inside one process), its
+// second program: chapter 01's counter with a sync.Mutex held around the
+// increment, and the count is 1000 every time.
+//
+// This file is the article's program. Not the lesson, in files of their own:
+// startingline.go (the one line the article does not have), rounds.go (the
+// program run 50 times, its counts ten to a line), flags.go.
 package main
 
 import (
 	"context"
+	"flag"
+	"fmt"
 	"io"
+	"os"
 	"sync"
-
-	"etcd-lock-workshop/internal/workshop"
 )
 
-// Counter is chapter 01's counter with a mutex around the increment.
 type Counter struct {
-	mu    sync.Mutex
 	count int
+	mu    sync.Mutex
 }
 
-// Incr holds the mutex for its read-add-write, so no increment is lost.
+// 每次写之前先加锁,写完之后释放锁 (lock before each write, unlock after it):
+// one goroutine at a time reads, adds one and writes, so no increment is lost.
 func (m *Counter) Incr() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.count++
 }
 
+// 获取总数 (the total): read after sg.Wait(), when every Incr is done.
 func (m *Counter) Count() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	return m.count
 }
 
-// countOnce is the article's main: 1000 goroutines, one Incr each.
-func countOnce(goroutines int) int {
-	var counter Counter
-	workshop.AllAtOnce(goroutines, counter.Incr)
-	return counter.Count()
+// article is the article's main: goroutines (1000) goroutines each call Incr
+// once, then it prints the count, into the table of rounds (rounds.go).
+func article(stdout io.Writer, goroutines int, start *startingLine) {
+	var sg sync.WaitGroup
+	c := &Counter{}
+	for i := 0; i < goroutines; i++ {
+		sg.Add(1)
+		// 模拟并发请求 (simulate concurrent requests)
+		go func() {
+			start.wait() // not in the article: all start together, so they collide on every run
+			c.Incr()
+			sg.Done()
+		}()
+	}
+	sg.Wait()
+
+	fmt.Fprintln(stdout, c.Count())
 }
 
-func main() { workshop.Main(run) }
+func main() {
+	os.Exit(exitCode(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
+}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return workshop.CountRounds(ctx, "02-mutex", args, stdout, stderr, countOnce)
+	fs := flag.NewFlagSet("02-mutex", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	rounds := intFlag(fs, "rounds", 50, 1, 10000, "how many times to run the article's program")
+	goroutines := intFlag(fs, "goroutines", 1000, 1, 100000, "goroutines per round, each calls Incr once")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	return printRounds(ctx, stdout, *rounds, *goroutines)
 }
