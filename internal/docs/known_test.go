@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,13 +16,13 @@ import (
 )
 
 // notRunYet: commands a teacher needs that neither go test nor .ci/run runs
-// as such, with what does run their work. Each is a gap to close in CI, not
-// in this list: once .ci/run runs one, the test says to drop it.
+// as such, each with what does its work. Each is a gap to close in CI, not in
+// this list: once .ci/run runs one, the test says to drop it.
 var notRunYet = map[string]string{
-	// The preparation step: it fills the build cache that go run uses. CI
-	// compiles every package, with go vet ./... and go test -race ./..., but
-	// never runs go build ./... itself (it links every chapter: 10-20 s warm).
-	"go build ./...": "",
+	// The preparation step, as the root README gives it: it fills the build
+	// cache that go run uses. It is not run in a test: it links every chapter
+	// (10-20 s warm on 2 cores).
+	"go build ./...": "CI compiles every package: go vet ./... and go test -race ./...",
 }
 
 // known: what the test suite and CI run, read from the module itself.
@@ -29,10 +30,11 @@ type known struct {
 	outputs map[string]bool      // README output-block commands: CheckREADMEs runs them
 	ci      [][]string           // .ci/run's go commands, in words
 	tests   map[string][][]string // a folder's test argument lists: the flags and words its tests run its program with
+	funcs   map[string][]string   // a folder's tests, examples and benchmarks, by name
 }
 
 func knownCommands(t *testing.T, root string) known {
-	k := known{outputs: map[string]bool{}, tests: map[string][][]string{}}
+	k := known{outputs: map[string]bool{}, tests: map[string][][]string{}, funcs: map[string][]string{}}
 	for _, doc := range documents(t, root) {
 		for _, b := range parse(read(t, root, doc)).blocks {
 			if b.marker != "" {
@@ -67,7 +69,9 @@ func knownCommands(t *testing.T, root string) known {
 			return err
 		}
 		dir = filepath.ToSlash(dir)
-		k.tests[dir] = append(k.tests[dir], testArgs(t, path)...)
+		args, funcs := testFile(t, path)
+		k.tests[dir] = append(k.tests[dir], args...)
+		k.funcs[dir] = append(k.funcs[dir], funcs...)
 		return nil
 	})
 	require.NoError(t, err)
@@ -92,15 +96,46 @@ func (k known) runBy(cmd string) string {
 			return ".ci/run (" + strings.Join(ci, " ") + ")"
 		}
 	}
-	if words[1] == "run" && len(words) >= 3 && strings.HasPrefix(words[2], "./") {
-		dir := strings.TrimPrefix(words[2], "./")
-		for _, args := range k.tests[dir] {
-			if passes(args, words[3:]) {
-				return "a test in " + dir + " (" + strings.Join(args, " ") + ")"
-			}
+	if words[1] != "run" {
+		return ""
+	}
+	// go run [-race] ./DIR ARGS: a test of DIR runs its program with ARGS,
+	// and CI runs that test with the same build flags (go test -race: the
+	// chapter in-process and its children are built with -race).
+	goFlags, rest := words[2:], []string(nil)
+	for i, w := range words[2:] {
+		if !strings.HasPrefix(w, "-") {
+			goFlags, rest = words[2:2+i], words[2+i:]
+			break
+		}
+	}
+	if len(rest) == 0 || !strings.HasPrefix(rest[0], "./") {
+		return ""
+	}
+	if len(goFlags) > 0 && !k.ciTests(goFlags, rest[0]) {
+		return ""
+	}
+	dir := strings.TrimPrefix(rest[0], "./")
+	for _, args := range k.tests[dir] {
+		if passes(args, rest[1:]) {
+			return "a test in " + dir + " (" + strings.Join(args, " ") + ")"
 		}
 	}
 	return ""
+}
+
+// ciTests: CI runs go test with these build flags (and maybe more) on pkg.
+func (k known) ciTests(flags []string, pkg string) bool {
+	for _, ci := range k.ci {
+		if ci[1] != "test" {
+			continue
+		}
+		ciFlags, ciPkgs := split(ci[2:])
+		if includes(ciPkgs, pkg) && !slices.ContainsFunc(flags, func(f string) bool { return !slices.Contains(ciFlags, f) }) {
+			return true
+		}
+	}
+	return false
 }
 
 // covers: CI's command ci runs cmd, or a part of it: the same go subcommand
@@ -207,14 +242,19 @@ var runners = map[string]bool{
 	"workshop.Command": true, "workshop.CommandAs": true, "workshoptest.Exit": true,
 }
 
-// testArgs: the argument lists a test file runs its program with, as far as
-// they are written in it: string literals, []string literals, append, and
-// variables set to these. What is not a literal (an endpoint, a temp dir) is
-// left out: it is a value, and values may differ.
-func testArgs(t *testing.T, path string) [][]string {
+// testFile reads a test file: the argument lists it runs its program with,
+// as far as they are written in it (string literals, []string literals,
+// append, and variables set to these; what is not a literal, an endpoint or
+// a temp dir, is left out: it is a value, and values may differ), and the
+// names of its tests, examples and benchmarks.
+func testFile(t *testing.T, path string) (lists [][]string, funcs []string) {
 	f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
 	require.NoError(t, err)
-	var lists [][]string
+	for _, d := range f.Decls {
+		if fn, ok := d.(*ast.FuncDecl); ok && fn.Recv == nil && testFunc.MatchString(fn.Name.Name) {
+			funcs = append(funcs, fn.Name.Name)
+		}
+	}
 	ast.Inspect(f, func(n ast.Node) bool {
 		switch n := n.(type) {
 		case *ast.CallExpr:
@@ -238,8 +278,10 @@ func testArgs(t *testing.T, path string) [][]string {
 		}
 		return true
 	})
-	return lists
+	return lists, funcs
 }
+
+var testFunc = regexp.MustCompile(`^(Test|Example|Benchmark)([A-Z_]|$)`)
 
 // literals: the strings an expression is made of, as far as the file says.
 func literals(e ast.Expr, depth int) []string {
