@@ -27,8 +27,8 @@ var notRunYet = map[string]string{
 
 // known: what the test suite and CI run, read from the module itself.
 type known struct {
-	outputs map[string]bool      // README output-block commands: CheckREADMEs runs them
-	ci      [][]string           // .ci/run's go commands, in words
+	outputs map[string]bool       // README output-block commands: CheckREADMEs runs them
+	ci      [][]string            // .ci/run's go commands, in words
 	tests   map[string][][]string // a folder's test argument lists: the flags and words its tests run its program with
 	funcs   map[string][]string   // a folder's tests, examples and benchmarks, by name
 }
