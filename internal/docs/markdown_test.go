@@ -28,7 +28,7 @@ func parse(text string) markdown {
 	lastMarker := ""
 	for i := 0; i < len(lines); i++ {
 		line := lines[i]
-		if !strings.HasPrefix(line, "```") {
+		if !isFence(line) {
 			prose = append(prose, line)
 			if m := marker.FindStringSubmatch(line); m != nil {
 				lastMarker = m[1]
@@ -37,8 +37,8 @@ func parse(text string) markdown {
 			}
 			continue
 		}
-		b := fenced{info: strings.TrimPrefix(line, "```"), marker: lastMarker}
-		for i++; i < len(lines) && !strings.HasPrefix(lines[i], "```"); i++ {
+		b := fenced{info: strings.TrimPrefix(strings.TrimSpace(line), "```"), marker: lastMarker}
+		for i++; i < len(lines) && !isFence(lines[i]); i++ {
 			b.lines = append(b.lines, lines[i])
 		}
 		md.blocks = append(md.blocks, b)
@@ -47,6 +47,10 @@ func parse(text string) markdown {
 	md.prose = strings.Join(prose, "\n")
 	return md
 }
+
+// isFence: a line that opens or closes a fenced block, also one indented
+// inside a list item.
+func isFence(line string) bool { return strings.HasPrefix(strings.TrimLeft(line, " "), "```") }
 
 // commands: every go command the document shows, once each, in order: in
 // its command blocks, in its inline code, and in its output markers.
