@@ -15,6 +15,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"etcd-lock-workshop/internal/lockview"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -81,7 +82,7 @@ type holder struct {
 // startHolder starts the first window and returns once it holds the lock.
 func startHolder(ctx context.Context, etcd *workshop.Etcd, ttl int, stdout io.Writer) (*holder, error) {
 	// In a shared etcd another program may hold the lock: the holder must be first in line.
-	if owner, err := etcd.LockOwner(ctx, lockName); err != nil || owner != nil {
+	if owner, err := lockview.Owner(ctx, etcd, lockName); err != nil || owner != nil {
 		if err == nil {
 			err = fmt.Errorf("%s is held by another program (key %s): wait until it is free, or use another etcd", lockName, owner.Key)
 		}
@@ -110,7 +111,7 @@ func startHolder(ctx context.Context, etcd *workshop.Etcd, ttl int, stdout io.Wr
 // readLease notes the lease of the holder's key, and its TTL as etcd granted
 // it: etcd raises a TTL below its minimum.
 func (h *holder) readLease(ctx context.Context, etcd *workshop.Etcd) error {
-	owner, err := etcd.LockOwner(ctx, lockName)
+	owner, err := lockview.Owner(ctx, etcd, lockName)
 	if err != nil {
 		return err
 	}
@@ -147,7 +148,7 @@ func countDown(ctx context.Context, etcd *workshop.Etcd, lease clientv3.LeaseID,
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		etcd.LeaseCountdown(ctx, lease, workshop.NewLiveLine(stderr), "the dead holder")
+		lockview.Countdown(ctx, etcd, lease, workshop.NewLiveLine(stderr), "the dead holder")
 	}()
 	return sync.OnceFunc(func() { cancel(); <-done })
 }

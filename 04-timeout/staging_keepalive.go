@@ -11,6 +11,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"etcd-lock-workshop/internal/lockview"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -32,7 +33,7 @@ func showKeepalive(ctx context.Context, etcd *workshop.Etcd, ttl int, work time.
 	go func() {
 		defer close(done)
 		start := time.Now()
-		ours, err := etcd.LockOwner(ctx, lockName) // we hold the lock: its owner is our key
+		ours, err := lockview.Owner(ctx, etcd, lockName) // we hold the lock: its owner is our key
 		if err != nil || ours == nil {
 			return
 		}
@@ -59,7 +60,7 @@ func showKeepalive(ctx context.Context, etcd *workshop.Etcd, ttl int, work time.
 // stillOurs reports whether the key created at revision created still owns
 // the lock, and how many whole seconds its lease has left.
 func stillOurs(ctx context.Context, etcd *workshop.Etcd, created int64, lease clientv3.LeaseID) (left int64, ok bool) {
-	owner, err := etcd.LockOwner(ctx, lockName)
+	owner, err := lockview.Owner(ctx, etcd, lockName)
 	if err != nil || owner == nil || owner.CreateRevision != created {
 		return 0, false
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"etcd-lock-workshop/internal/lockview"
 	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
 )
@@ -38,7 +39,7 @@ func TestTryLockAnswersWhileTheLockIsHeld(t *testing.T) {
 	holder := &window{w: &first, after: func(line string) {
 		if strings.HasPrefix(line, "locked...") {
 			tried = tryLock(ctx, etcd, 0, &second)
-			owner, err := etcd.LockOwner(ctx, "/my-test-lock")
+			owner, err := lockview.Owner(ctx, etcd, "/my-test-lock")
 			require.NoError(t, err)
 			if owner != nil {
 				ownerAfter = string(owner.Key)
@@ -110,7 +111,7 @@ func TestExitStatus(t *testing.T) {
 	t.Parallel()
 	workshoptest.CheckExits(t,
 		workshoptest.ExitCase{Name: "bad flag", Args: []string{"-hold", "long"}, Status: 2, Says: "Usage of 05-trylock"},
-		workshoptest.ExitCase{Name: "negative hold", Args: []string{"-plain", "-hold", "-1s"}, Status: 2, Says: `invalid value "-1s" for flag -hold: must be 0s to 1h0m0s`},
+		workshoptest.ExitCase{Name: "negative hold", Args: []string{"-plain", "-hold", "-1s"}, Status: 2, Says: `invalid value "-1s" for flag -hold: must be 0s to 1h`},
 		workshoptest.ExitCase{Name: "hold without plain", Args: []string{"-hold", "5s"}, Status: 2, Says: "-hold goes with -plain"},
 		workshoptest.ExitCase{Name: "plain without etcd", Args: []string{"-plain"}, Status: 2, Says: "-plain needs -endpoints"},
 		workshoptest.Unreachable(t),

@@ -222,7 +222,7 @@ func TestExitStatus(t *testing.T) {
 		workshoptest.ExitCase{Name: "bad flag", Args: []string{"-workers", "many"}, Status: 2, Says: "Usage of 06-failover"},
 		workshoptest.ExitCase{Name: "no worker", Args: []string{"-workers", "0"}, Status: 2, Says: "must be 1 to 100"},
 		workshoptest.ExitCase{Name: "no section", Args: []string{"-sections", "-1"}, Status: 2, Says: "must be 1 to 1000"},
-		workshoptest.ExitCase{Name: "no lock timeout", Args: []string{"-lock-timeout", "0"}, Status: 2, Says: "must be 100ms to 1m0s"},
+		workshoptest.ExitCase{Name: "no lock timeout", Args: []string{"-lock-timeout", "0"}, Status: 2, Says: "must be 100ms to 1m"},
 		workshoptest.Unreachable(t),
 	)
 }

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"syscall"
 
+	"etcd-lock-workshop/internal/lockview"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -56,7 +57,7 @@ func (act *Act) play(ctx context.Context, stderr io.Writer) error {
 
 	// B's Lock returns once A's lease has expired and etcd has deleted A's
 	// key; meanwhile stderr counts A's lease down.
-	stopCountdown := act.etcd.ShowOwnerLease(ctx, lockName, workshop.NewLiveLine(stderr))
+	stopCountdown := lockview.OwnerCountdown(ctx, act.etcd, lockName, workshop.NewLiveLine(stderr))
 	b, err := act.Lock(ctx, "B")
 	stopCountdown()
 	if err != nil {

@@ -92,7 +92,7 @@ func Int(fs *flag.FlagSet, name string, value, lo, hi int, usage string) *int {
 // IntVar is Int, storing the value in *p.
 func IntVar(fs *flag.FlagSet, p *int, name string, value, lo, hi int, usage string) {
 	*p = value
-	fs.Var(&intValue{p, lo, hi}, name, fmt.Sprintf("%s (%d to %d)", usage, lo, hi))
+	fs.Var(&ranged[int]{p, lo, hi, "not a whole number", strconv.Atoi}, name, fmt.Sprintf("%s (an `int` from %d to %d)", usage, lo, hi))
 }
 
 // Duration defines a duration flag that accepts only values from lo to hi.
@@ -105,53 +105,53 @@ func Duration(fs *flag.FlagSet, name string, value, lo, hi time.Duration, usage 
 // DurationVar is Duration, storing the value in *p.
 func DurationVar(fs *flag.FlagSet, p *time.Duration, name string, value, lo, hi time.Duration, usage string) {
 	*p = value
-	fs.Var(&durationValue{p, lo, hi}, name, fmt.Sprintf("%s (%s to %s)", usage, lo, hi))
+	fs.Var(&ranged[time.Duration]{p, lo, hi, "not a duration such as 500ms, 2s or 1m", time.ParseDuration},
+		name, fmt.Sprintf("%s (a `duration` from %s to %s)", usage, short(lo), short(hi)))
 }
 
-type intValue struct {
-	p      *int
-	lo, hi int
+// ranged is a flag.Value that refuses what does not parse or is out of range.
+type ranged[T int | time.Duration] struct {
+	p      *T
+	lo, hi T
+	what   string // said when the value does not parse
+	parse  func(string) (T, error)
 }
 
-func (v *intValue) String() string {
-	if v == nil || v.p == nil {
-		return "0"
+func (r *ranged[T]) String() string {
+	var v T
+	if r != nil && r.p != nil { // else the flag package's zero value, for -help
+		v = *r.p
 	}
-	return strconv.Itoa(*v.p)
+	return show(v)
 }
 
-func (v *intValue) Set(s string) error {
-	n, err := strconv.Atoi(s)
+func show[T int | time.Duration](v T) string {
+	if d, ok := any(v).(time.Duration); ok {
+		return short(d)
+	}
+	return fmt.Sprint(v)
+}
+
+func (r *ranged[T]) Set(s string) error {
+	v, err := r.parse(s)
 	if err != nil {
-		return errors.New("not a whole number")
+		return errors.New(r.what)
 	}
-	if n < v.lo || n > v.hi {
-		return fmt.Errorf("must be %d to %d", v.lo, v.hi)
+	if v < r.lo || v > r.hi {
+		return fmt.Errorf("must be %v to %v", show(r.lo), show(r.hi))
 	}
-	*v.p = n
+	*r.p = v
 	return nil
 }
 
-type durationValue struct {
-	p      *time.Duration
-	lo, hi time.Duration
-}
-
-func (v *durationValue) String() string {
-	if v == nil || v.p == nil {
-		return "0s"
+// short formats a duration as a learner would write it: 1h, not 1h0m0s.
+func short(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
 	}
-	return v.p.String()
-}
-
-func (v *durationValue) Set(s string) error {
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return errors.New("not a duration such as 500ms, 2s or 1m")
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
 	}
-	if d < v.lo || d > v.hi {
-		return fmt.Errorf("must be %s to %s", v.lo, v.hi)
-	}
-	*v.p = d
-	return nil
+	return s
 }

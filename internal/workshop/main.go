@@ -65,7 +65,7 @@ func Main(run RunFunc) {
 	signal.Stop(signals)
 	switch sig, _ := got.(syscall.Signal); {
 	case sig != 0:
-		fmt.Fprintf(os.Stderr, "stopped by %s: cleaned up and exited\n", signalName(sig))
+		fmt.Fprintf(os.Stderr, "stopped by %s: cleaned up and exited\n", signalName[sig])
 		os.Exit(128 + int(sig))
 	case stdout.closed.Load() || stderr.closed.Load():
 		os.Exit(128 + int(syscall.SIGPIPE)) // nobody reads a closed pipe: no message
@@ -93,15 +93,8 @@ func (p *pipeWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-func signalName(sig syscall.Signal) string {
-	switch sig {
-	case syscall.SIGINT:
-		return "Ctrl-C (SIGINT)"
-	case syscall.SIGHUP:
-		return "SIGHUP (terminal closed)"
-	default:
-		return "SIGTERM"
-	}
+var signalName = map[syscall.Signal]string{
+	syscall.SIGINT: "Ctrl-C (SIGINT)", syscall.SIGHUP: "SIGHUP (terminal closed)", syscall.SIGTERM: "SIGTERM",
 }
 
 // ExitCode prints err as one line (unless the flag package already spoke)

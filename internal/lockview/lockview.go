@@ -1,4 +1,8 @@
-package workshop
+// Package lockview shows a lock as etcd sees it, for a learner who waits on
+// it: which key owns it, and that owner's lease counting down (04-timeout,
+// 07-fencing). It is a display only: a chapter synchronises on etcd's events
+// (a watch, Lock returning), never on this.
+package lockview
 
 import (
 	"context"
@@ -9,12 +13,13 @@ import (
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"etcd-lock-workshop/internal/workshop"
 )
 
-// LeaseCountdown shows on live how many seconds lease has left (label says whose),
-// polled every 200 ms, until the lease is gone or ctx ends. It is a diagnostic only: a chapter
-// synchronises on etcd's events (a watch, Lock returning), never on this.
-func (e *Etcd) LeaseCountdown(ctx context.Context, lease clientv3.LeaseID, live *LiveLine, label string) {
+// Countdown shows on live how many seconds lease has left (label says
+// whose), polled every 200 ms, until the lease is gone or ctx ends.
+func Countdown(ctx context.Context, e *workshop.Etcd, lease clientv3.LeaseID, live *workshop.LiveLine, label string) {
 	defer live.Done()
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
@@ -43,9 +48,9 @@ func (e *Etcd) LeaseCountdown(ctx context.Context, lease clientv3.LeaseID, live 
 	}
 }
 
-// LockOwner returns the key that holds the lock named prefix (etcd's Mutex:
-// the key under prefix with the oldest create revision), or nil if it is free.
-func (e *Etcd) LockOwner(ctx context.Context, prefix string) (*mvccpb.KeyValue, error) {
+// Owner returns the key that holds the lock named prefix (etcd's Mutex: the
+// key under prefix with the oldest create revision), or nil if it is free.
+func Owner(ctx context.Context, e *workshop.Etcd, prefix string) (*mvccpb.KeyValue, error) {
 	rctx, cancel := e.WithTimeout(ctx)
 	defer cancel()
 	resp, err := e.Client.Get(rctx, strings.TrimSuffix(prefix, "/")+"/", clientv3.WithFirstCreate()...)
@@ -58,17 +63,17 @@ func (e *Etcd) LockOwner(ctx context.Context, prefix string) (*mvccpb.KeyValue, 
 	return resp.Kvs[0], nil
 }
 
-// ShowOwnerLease counts down, on live, the lease of whoever holds the lock
-// named prefix now, as etcd reports it. It is a display for a waiter: call the
+// OwnerCountdown counts down, on live, the lease of whoever holds the lock
+// named prefix now, as etcd reports it: a display for a waiter. Call the
 // returned stop once Lock returns; stop returns when the line is finished, so
 // the next output starts on a fresh line.
-func (e *Etcd) ShowOwnerLease(ctx context.Context, prefix string, live *LiveLine) (stop func()) {
+func OwnerCountdown(ctx context.Context, e *workshop.Etcd, prefix string, live *workshop.LiveLine) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	var done sync.WaitGroup
 	done.Add(1)
 	go func() {
 		defer done.Done()
-		owner, err := e.LockOwner(ctx, prefix)
+		owner, err := Owner(ctx, e, prefix)
 		switch {
 		case ctx.Err() != nil:
 		case err != nil:
@@ -76,7 +81,7 @@ func (e *Etcd) ShowOwnerLease(ctx context.Context, prefix string, live *LiveLine
 		case owner == nil:
 			live.Say("%s is free", prefix)
 		default:
-			e.LeaseCountdown(ctx, clientv3.LeaseID(owner.Lease), live, "owner of "+prefix)
+			Countdown(ctx, e, clientv3.LeaseID(owner.Lease), live, "owner of "+prefix)
 		}
 	}()
 	return func() {
