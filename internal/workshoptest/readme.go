@@ -109,11 +109,11 @@ func blocks(file string, lines []string) []block {
 	var found []block
 	index := 0
 	for i := 0; i < len(lines); i++ {
-		if !strings.HasPrefix(lines[i], "```") {
+		if !strings.HasPrefix(strings.TrimSpace(lines[i]), "```") { // also a block indented in a list
 			continue
 		}
-		b := block{file: file, info: strings.TrimPrefix(lines[i], "```"), start: i + 1, end: i + 1}
-		for b.end < len(lines) && !strings.HasPrefix(lines[b.end], "```") {
+		b := block{file: file, info: strings.TrimPrefix(strings.TrimSpace(lines[i]), "```"), start: i + 1, end: i + 1}
+		for b.end < len(lines) && !strings.HasPrefix(strings.TrimSpace(lines[b.end]), "```") {
 			b.end++
 		}
 		if j := previousNonEmpty(lines, i); j >= 0 {
