@@ -171,6 +171,32 @@ func TestSIGHUPMidCountdownCleansUp(t *testing.T) {
 	}
 }
 
+// Stopped while the holder is still starting (go run ./04-timeout | head -1),
+// the program must not leave the holder's lease and key in a shared etcd:
+// the next run would wait a whole TTL for a lock nobody holds.
+func TestStoppedDuringStartUpLeavesNothing(t *testing.T) {
+	t.Parallel()
+	shared := workshoptest.Etcd(t)
+	for range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		cmd, err := workshop.Command(ctx, "-endpoints", strings.Join(shared.Endpoints, ","), "-ttl", "60", "-work", "1s")
+		require.NoError(t, err)
+		var stderr workshoptest.Buffer
+		cmd.Stderr = &stderr
+		stdout, err := cmd.StdoutPipe()
+		require.NoError(t, err)
+		require.NoError(t, cmd.Start())
+		line, err := bufio.NewReader(stdout).ReadString('\n') // the holder's "locking..."
+		require.NoError(t, err, "stderr:\n%s", stderr.String())
+		stdout.Close() // head -1 has what it wanted and goes: the next write fails
+		err = cmd.Wait()
+		cancel()
+		assert.Equal(t, 141, cmd.ProcessState.ExitCode(), "after %q: %v; stderr:\n%s", line, err, stderr.String())
+		assert.Empty(t, workshoptest.Leases(t, shared), "leases left in the shared etcd")
+		assert.Empty(t, workshoptest.Keys(t, shared, "/my-test-lock/"), "keys left under /my-test-lock")
+	}
+}
+
 // -plain alone would start a private etcd that no second window could share.
 func TestPlainNeedsEndpoints(t *testing.T) {
 	t.Setenv(workshop.EndpointsEnv, "")

@@ -33,7 +33,7 @@ func crash(ctx context.Context, etcd *workshop.Etcd, ttl int, work time.Duration
 	if err != nil {
 		return err
 	}
-	defer holder.Kill() // reaped whatever happens
+	defer holder.Stop() // reaped whatever happens; after Ctrl-C it revokes its own lease
 	// After Ctrl-C the dead holder's lease would outlive us in a shared etcd.
 	defer revoke(ctx, etcd, holder.lease)
 	if holder.ttl != ttl {
@@ -97,12 +97,12 @@ func startHolder(ctx context.Context, etcd *workshop.Etcd, ttl int, stdout io.Wr
 	// Generous: a process start and a connection, maybe under -race on a busy machine.
 	line, err := h.WaitFor("locked...", h.out, 30*time.Second)
 	if err != nil {
-		h.Kill()
+		h.Stop()
 		return nil, fmt.Errorf("the holder (pid %d) did not take %s: %s", h.Pid(), lockName, lastError(err))
 	}
 	fmt.Fprintln(h.out, line)
 	if err := h.readLease(ctx, etcd); err != nil {
-		h.Kill()
+		h.Stop() // not Kill: it revokes its lease on the way out
 		return nil, err
 	}
 	return h, nil

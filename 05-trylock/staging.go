@@ -45,7 +45,7 @@ func window2(ctx context.Context, etcd *workshop.Etcd, stdout, stderr io.Writer,
 	if err != nil {
 		return err
 	}
-	defer child.Kill() // reaped whatever happens
+	defer child.Stop() // reaped whatever happens; after Ctrl-C it revokes its own lease
 	fmt.Fprintf(stderr, "window 2: this program again, with -plain, in another process (pid %d)\n", child.Pid())
 	out := workshop.Prefixed(stdout, "[window 2] ")
 	// Generous: a process start and a connection, maybe under -race on a busy machine.

@@ -117,6 +117,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer etcd.Close()
+	// In a shared etcd another program may hold the lock: A must be first in line.
+	if owner, err := lockview.Owner(ctx, etcd, lockName); err != nil || owner != nil {
+		if err == nil {
+			err = fmt.Errorf("%s is held by another program (key %s): wait until it is free, or use another etcd", lockName, owner.Key)
+		}
+		return err
+	}
 	defer deleteRecord(ctx, etcd) // a shared etcd keeps nothing of ours, also after Ctrl-C
 
 	for i, a := range acts {

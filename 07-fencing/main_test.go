@@ -292,3 +292,20 @@ func TestREADME(t *testing.T) {
 		workshoptest.R(`lower than \d+`, "lower than <n>"),
 	)
 }
+
+// In a shared etcd where another program holds the lock, A could never be
+// first: say so at once, instead of waiting for A to stall.
+func TestLockHeldByAnotherProgram(t *testing.T) {
+	t.Parallel()
+	etcd := workshoptest.Etcd(t)
+	s, err := etcd.NewSession(context.Background(), 60)
+	require.NoError(t, err)
+	defer etcd.CloseSession(context.Background(), s)
+	require.NoError(t, concurrency.NewMutex(s, lockName).Lock(context.Background()))
+
+	start := time.Now()
+	var stderr bytes.Buffer
+	err = run(context.Background(), []string{"-endpoints", etcd.Endpoints[0]}, &bytes.Buffer{}, &stderr)
+	assert.ErrorContains(t, err, "/my-test-lock is held by another program (key /my-test-lock/")
+	assert.Less(t, time.Since(start), 10*time.Second, "at once, not after a wait for A")
+}

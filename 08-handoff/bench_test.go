@@ -112,7 +112,7 @@ func BenchmarkContended(b *testing.B) {
 		for _, n := range []int{2, 8, 32} {
 			b.Run(fmt.Sprintf("%s/sessions=%d", l.name, n), func(b *testing.B) {
 				pfx := fmt.Sprintf("/bench-contended-%s-%d", l.name, n)
-				perSec, err := contended(context.Background(), etcd, l.new, pfx, n, time.Minute, int64(b.N))
+				perSec, err := contended(context.Background(), etcd, l.new, pfx, n, time.Minute, 0, int64(b.N))
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -13,8 +13,9 @@ import (
 // contended runs sessions goroutines, each with its own session, taking and
 // releasing the lock on pfx in a loop for d (or until limit acquisitions, if
 // limit > 0), and returns acquisitions per second. It also checks that no two
-// ever hold the lock at once.
-func contended(ctx context.Context, etcd *workshop.Etcd, newLock newLock, pfx string, sessions int, d time.Duration, limit int64) (float64, error) {
+// ever hold the lock at once; each holds it for hold (0 to time the lock
+// alone; a test holds it a while, so that a second holder would be inside too).
+func contended(ctx context.Context, etcd *workshop.Etcd, newLock newLock, pfx string, sessions int, d, hold time.Duration, limit int64) (float64, error) {
 	var acquired, inside atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, sessions)
@@ -43,6 +44,7 @@ func contended(ctx context.Context, etcd *workshop.Etcd, newLock newLock, pfx st
 				if time.Now().Before(deadline) {
 					acquired.Add(1)
 				}
+				time.Sleep(hold)
 				inside.Add(-1)
 				if err := withTimeout(ctx, etcd.Timeout, m.Unlock); err != nil {
 					errs <- err

@@ -158,11 +158,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	report(stdout, "workshop lock handoff (Unlock -> waiter's Lock returns)", lh)
 
 	fmt.Fprintf(stderr, "%d sessions contending, %s per lock...\n", *sessions, *duration)
-	m8, err := contended(ctx, etcd, etcdMutex, "/handoff/etcd-mutex", *sessions, *duration, 0)
+	m8, err := contended(ctx, etcd, etcdMutex, "/handoff/etcd-mutex", *sessions, *duration, 0, 0)
 	if err != nil {
 		return fmt.Errorf("etcd Mutex contended: %w", err)
 	}
-	l8, err := contended(ctx, etcd, projectLock, "/handoff/lock", *sessions, *duration, 0)
+	l8, err := contended(ctx, etcd, projectLock, "/handoff/lock", *sessions, *duration, 0, 0)
 	if err != nil {
 		return fmt.Errorf("lock contended: %w", err)
 	}

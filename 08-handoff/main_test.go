@@ -119,7 +119,7 @@ func (r *syncRecorder) counts(pfx string) (synced, unsynced int) {
 func TestContendedMutualExclusion(t *testing.T) {
 	etcd := workshoptest.Etcd(t)
 	for name, lock := range map[string]newLock{"etcd-mutex": etcdMutex, "lock": projectLock} {
-		perSec, err := contended(context.Background(), etcd, lock, "/test-contended-"+name, 4, 500*time.Millisecond, 0)
+		perSec, err := contended(context.Background(), etcd, lock, "/test-contended-"+name, 4, 500*time.Millisecond, 2*time.Millisecond, 0)
 		require.NoError(t, err, name)
 		assert.Positive(t, perSec, name)
 	}

@@ -124,8 +124,7 @@ func TestPortInUse(t *testing.T) {
 			t.Parallel()
 			etcd := startEtcd(t, t.TempDir(), nil, args...)
 			assert.Equal(t, 1, etcd.wait(t))
-			assert.Equal(t, fmt.Sprintf("etcd: port %d is in use: is another etcd or the compose cluster running? "+
-				"(go run ./etcd/cluster down stops the cluster)\n", port), etcd.output())
+			assert.Equal(t, fmt.Sprintf("etcd: port %d is in use: is another etcd running (go run ./etcd in another terminal)?\n", port), etcd.output())
 			assert.NoDirExists(t, filepath.Join(etcd.dir, "default.etcd"), "nothing made before it failed")
 		})
 	}
@@ -154,8 +153,7 @@ func TestTwoAtOnce(t *testing.T) {
 		"--initial-cluster", "default=http://127.0.0.1:0")
 	assert.Equal(t, 1, second.wait(t))
 	_, port, _ := strings.Cut(strings.TrimPrefix(client, "http://"), ":")
-	assert.Equal(t, "etcd: port "+port+" is in use: is another etcd or the compose cluster running? "+
-		"(go run ./etcd/cluster down stops the cluster)\n", second.output())
+	assert.Equal(t, "etcd: port "+port+" is in use: is another etcd running (go run ./etcd in another terminal)?\n", second.output())
 
 	assert.NotEqual(t, first.log(), second.log())
 	firstLog, err := os.ReadFile(first.log())
@@ -369,4 +367,18 @@ func (l *lines) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.String()
+}
+
+// Port 2379 is also the compose cluster's: the message says how to stop it.
+// grpc's own log lines stay in the log file.
+func TestWhatTheTerminalGets(t *testing.T) {
+	e := logEntry{Level: "fatal", Msg: "listener failed", Error: "listen tcp 127.0.0.1:2379: bind: address already in use"}
+	assert.Equal(t, "port 2379 is in use: is another etcd or the compose cluster running? "+
+		"(go run ./etcd/cluster down stops the cluster)", explain(e, "log"))
+	var terminal bytes.Buffer
+	seen := seenInLog{ignored: map[string]bool{}}
+	seen.note("2026/11/25 19:26:14 WARNING: [core] [Server #2] grpc: Server.processUnaryRPC failed to write status: transport is closing\n", &terminal, "log")
+	assert.Empty(t, terminal.String())
+	seen.note("etcd: unknown flag --nope\n", &terminal, "log")
+	assert.Equal(t, "etcd: unknown flag --nope\n", terminal.String(), "etcd's own words still reach the terminal")
 }

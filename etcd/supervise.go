@@ -108,6 +108,9 @@ func readLog(logs io.Reader, logFile io.Writer, stderr io.Writer, logPath string
 
 func (seen *seenInLog) note(line string, stderr io.Writer, logPath string) {
 	var e logEntry
+	if grpcLog.MatchString(line) {
+		return // grpc's own log ("WARNING: [core] ... transport is closing" when a client dies): the file has it
+	}
 	if !strings.HasPrefix(line, "{") || json.Unmarshal([]byte(line), &e) != nil {
 		fmt.Fprint(stderr, line) // etcd's own words for the terminal: a bad flag, --help
 		return
@@ -158,13 +161,19 @@ func report(waitErr error, state *os.ProcessState, seen seenInLog, logPath strin
 	return max(state.ExitCode(), 1)
 }
 
-var portInUse = regexp.MustCompile(`listen tcp \S*:(\d+): bind: address already in use`)
+var (
+	portInUse = regexp.MustCompile(`listen tcp \S*:(\d+): bind: address already in use`)
+	grpcLog   = regexp.MustCompile(`^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (INFO|WARNING|ERROR): \[`)
+)
 
 // explain turns etcd's last log line into what failed and what to do.
 func explain(e logEntry, logPath string) string {
 	if m := portInUse.FindStringSubmatch(e.Error); m != nil {
-		return fmt.Sprintf("port %s is in use: is another etcd or the compose cluster running? "+
-			"(go run ./etcd/cluster down stops the cluster)", m[1])
+		if m[1] == "2379" { // the one port the compose cluster publishes
+			return "port 2379 is in use: is another etcd or the compose cluster running? " +
+				"(go run ./etcd/cluster down stops the cluster)"
+		}
+		return fmt.Sprintf("port %s is in use: is another etcd running (go run ./etcd in another terminal)?", m[1])
 	}
 	msg := e.Msg
 	if e.Error != "" {

@@ -45,6 +45,9 @@ type Etcd struct {
 // uses the compose cluster of the given project (whose containers it stops
 // with docker), and says on stderr which one. Close it when done.
 func Connect(ctx context.Context, f *workshop.Flags, project string, stderr io.Writer) (*Etcd, error) {
+	if err := f.Check(); err != nil {
+		return nil, err
+	}
 	c := &Etcd{Etcd: &workshop.Etcd{Endpoints: f.EndpointList(), Timeout: f.DialTimeout}}
 	if len(c.Endpoints) == 0 {
 		start := time.Now()
@@ -59,7 +62,7 @@ func Connect(ctx context.Context, f *workshop.Flags, project string, stderr io.W
 	cli, err := workshop.NewClient(ctx, c.Endpoints, c.Timeout)
 	if err != nil {
 		c.Close()
-		return nil, err
+		return nil, f.Explain(err)
 	}
 	c.Client = cli
 	if c.Embedded == nil {

@@ -19,6 +19,9 @@ import (
 // binary. (Not ETCD_*: etcd's server reads those as its flags.)
 const childEnv = "WORKSHOP_CHILD"
 
+// childGrace is how long a child whose context ended may take to clean up.
+const childGrace = 10 * time.Second
+
 // RunIfChild runs the chapter and exits when this process was started by
 // Command or StartChild; otherwise it returns. A chapter's TestMain calls it
 // first, so that the test binary can play the chapter in a subprocess.
@@ -48,6 +51,15 @@ func CommandAs(ctx context.Context, role string, args ...string) (*exec.Cmd, err
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, self, args...)
+	// When ctx ends (Ctrl-C here), the child stops as this program does, and
+	// cleans up: SIGKILL would leave its lease, and its key, for a whole TTL.
+	// A frozen child is woken to do it; one that is not gone in time is killed.
+	cmd.Cancel = func() error {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Process.Signal(syscall.SIGCONT)
+		return nil
+	}
+	cmd.WaitDelay = childGrace
 	cmd.Env = append(os.Environ(), childEnv+"="+role)
 	dieWithParent(cmd)
 	if RaceDetector && os.Getenv("GORACE") == "" {
@@ -137,6 +149,20 @@ func (c *Child) Kill() error {
 	c.once.Do(func() { c.cmd.Process.Signal(syscall.SIGKILL) })
 	c.Wait()
 	return nil
+}
+
+// Stop stops the child as Ctrl-C stops this program: SIGTERM (and SIGCONT,
+// should it be frozen), so that it cleans up, revoking its lease; if it is
+// not gone within a grace period, SIGKILL. It returns once the child has been
+// reaped. A child that has exited already is left as it is.
+func (c *Child) Stop() {
+	if !c.Exited() {
+		c.cmd.Process.Signal(syscall.SIGTERM)
+		c.cmd.Process.Signal(syscall.SIGCONT)
+		kill := time.AfterFunc(childGrace, func() { c.cmd.Process.Signal(syscall.SIGKILL) })
+		defer kill.Stop()
+	}
+	c.Wait() // reads what it still prints, so that it is not blocked writing
 }
 
 // Wait waits for the child to exit and returns its exit error, if any.

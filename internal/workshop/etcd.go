@@ -2,9 +2,11 @@ package workshop
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/version"
@@ -24,6 +26,9 @@ type Etcd struct {
 // Connect starts an embedded etcd, or checks that the -endpoints one answers within
 // the dial timeout, and says on stderr which etcd is in use. Close it when done.
 func Connect(ctx context.Context, f *Flags, stderr io.Writer) (*Etcd, error) {
+	if err := f.Check(); err != nil {
+		return nil, err
+	}
 	e := &Etcd{Endpoints: f.EndpointList(), Timeout: f.DialTimeout}
 	if len(e.Endpoints) == 0 {
 		start := time.Now()
@@ -38,13 +43,41 @@ func Connect(ctx context.Context, f *Flags, stderr io.Writer) (*Etcd, error) {
 	cli, err := NewClient(ctx, e.Endpoints, e.Timeout)
 	if err != nil {
 		e.Close()
-		return nil, err
+		return nil, f.Explain(err)
 	}
 	e.Client = cli
 	if e.embedded == nil {
-		fmt.Fprintf(stderr, "etcd: external etcd at %s\n", strings.Join(e.Endpoints, ","))
+		fmt.Fprintf(stderr, "etcd: external etcd at %s%s\n", strings.Join(e.Endpoints, ","), f.fromEnvNote())
 	}
 	return e, nil
+}
+
+// Check refuses endpoints from $ETCDCTL_ENDPOINTS that are no URLs (those of
+// -endpoints were checked as the flag was parsed).
+func (f *Flags) Check() error {
+	if err := checkEndpoints(f.Endpoints); f.Endpoints != "" && err != nil {
+		return fmt.Errorf("%s: %v", f.Where(), err)
+	}
+	return nil
+}
+
+// Explain adds to an error about an external etcd where its endpoints came from.
+func (f *Flags) Explain(err error) error {
+	switch {
+	case f.Endpoints == "" || errors.Is(err, context.Canceled):
+		return err
+	case f.FromEnv():
+		return fmt.Errorf("%w (these endpoints are $%s's: unset it, and a chapter starts an etcd of its own)", err, EndpointsEnv)
+	default:
+		return fmt.Errorf("%w (without -endpoints, a chapter starts an etcd of its own)", err)
+	}
+}
+
+func (f *Flags) fromEnvNote() string {
+	if f.FromEnv() {
+		return " (from $" + EndpointsEnv + ")"
+	}
+	return ""
 }
 
 // NewClient returns a client that has been answered by etcd within timeout.
@@ -76,23 +109,34 @@ func NewClient(ctx context.Context, endpoints []string, timeout time.Duration) (
 // members answer but cannot agree (no quorum, no leader).
 func diagnose(ctx context.Context, cli *clientv3.Client, endpoints []string, timeout time.Duration, readErr error) error {
 	all := strings.Join(endpoints, ",")
+	// Each member answers Status for itself, no quorum needed; all at once,
+	// so that the diagnosis costs a second at most, however many are down.
+	leaders := make([]uint64, len(endpoints))
+	answered := make([]bool, len(endpoints))
+	var wg sync.WaitGroup
+	for i, ep := range endpoints {
+		wg.Go(func() {
+			sctx, cancel := context.WithTimeout(ctx, min(timeout, time.Second))
+			defer cancel()
+			if st, err := cli.Status(sctx, ep); err == nil {
+				answered[i], leaders[i] = true, st.Leader
+			}
+		})
+	}
+	wg.Wait()
 	var up, down []string
 	leader := false
-	for _, ep := range endpoints {
-		sctx, cancel := context.WithTimeout(ctx, min(timeout, 2*time.Second))
-		st, err := cli.Status(sctx, ep) // needs no quorum: each member answers for itself
-		cancel()
-		if err != nil {
+	for i, ep := range endpoints {
+		if !answered[i] {
 			down = append(down, ep)
 			continue
 		}
 		up = append(up, ep)
-		leader = leader || st.Leader != 0
+		leader = leader || leaders[i] != 0
 	}
 	switch {
 	case len(up) == 0:
-		return fmt.Errorf("cannot reach etcd at %s within %s (%v): is it running? without -endpoints a chapter starts its own",
-			all, timeout, readErr)
+		return fmt.Errorf("cannot reach etcd at %s within %s (%v): is it running?", all, timeout, readErr)
 	case len(down) > 0 || !leader:
 		return fmt.Errorf("etcd at %s has no quorum (no leader), so it cannot serve a read: members answering: %s; not answering: %s",
 			all, strings.Join(up, ","), orNone(down))

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -26,6 +27,7 @@ func (e *UsageError) Unwrap() error { return e.Err }
 type Flags struct {
 	Endpoints   string
 	DialTimeout time.Duration
+	env         string // $ETCDCTL_ENDPOINTS, the default of -endpoints
 }
 
 // NewFlagSet returns a flag set that reports errors instead of exiting,
@@ -38,12 +40,57 @@ func NewFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 
 // EtcdFlags registers -endpoints and -dial-timeout on fs.
 func EtcdFlags(fs *flag.FlagSet) *Flags {
-	f := &Flags{Endpoints: os.Getenv(EndpointsEnv)}
-	fs.StringVar(&f.Endpoints, "endpoints", f.Endpoints,
-		"comma-separated client URLs of an etcd that is already running (default: $"+EndpointsEnv+", else an embedded etcd)")
-	DurationVar(fs, &f.DialTimeout, "dial-timeout", 5*time.Second, time.Millisecond, time.Hour,
+	f := &Flags{Endpoints: os.Getenv(EndpointsEnv), env: os.Getenv(EndpointsEnv)}
+	fs.Var((*endpointsValue)(&f.Endpoints), "endpoints",
+		"comma-separated client `URLs` of an etcd that is already running (default: $"+EndpointsEnv+", else an embedded etcd)")
+	DurationVar(fs, &f.DialTimeout, "dial-timeout", 5*time.Second, 100*time.Millisecond, time.Hour,
 		"how long to wait for etcd to answer before giving up")
 	return f
+}
+
+// FromEnv reports whether the endpoints are $ETCDCTL_ENDPOINTS's, not -endpoints': a
+// learner who exported it for etcdctl may not know the chapters read it too.
+func (f *Flags) FromEnv() bool { return f.env != "" && f.Endpoints == f.env }
+
+// Where says where the endpoints come from, for a message about them.
+func (f *Flags) Where() string {
+	if f.FromEnv() {
+		return "$" + EndpointsEnv
+	}
+	return "-endpoints"
+}
+
+// endpointsValue is -endpoints: a list of http(s)://host:port or host:port.
+type endpointsValue string
+
+func (v *endpointsValue) String() string { return string(*v) }
+
+func (v *endpointsValue) Set(s string) error {
+	if err := checkEndpoints(s); err != nil {
+		return err
+	}
+	*v = endpointsValue(s)
+	return nil
+}
+
+func checkEndpoints(s string) error {
+	f := Flags{Endpoints: s}
+	if len(f.EndpointList()) == 0 {
+		return errors.New("no URL in it")
+	}
+	for _, ep := range f.EndpointList() {
+		hostPort := ep
+		if scheme, rest, ok := strings.Cut(ep, "://"); ok {
+			if scheme != "http" && scheme != "https" {
+				return fmt.Errorf("%q: not http:// or https://", ep)
+			}
+			hostPort = strings.TrimSuffix(rest, "/")
+		}
+		if _, port, err := net.SplitHostPort(hostPort); err != nil || port == "" {
+			return fmt.Errorf("%q is not a URL such as http://127.0.0.1:2379", ep)
+		}
+	}
+	return nil
 }
 
 // EndpointList returns the -endpoints URLs, or nil for an embedded etcd.

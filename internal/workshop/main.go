@@ -8,8 +8,7 @@
 //   - session.go: sessions whose leases are granted and revoked with deadlines;
 //   - locker.go: etcd's Locker panics; CatchLockerPanic makes that an error;
 //   - child.go: the same program in a second process, for a holder to kill or freeze;
-//   - print.go, countdown.go: the article's output format, live lines and a
-//     lease's countdown.
+//   - print.go: the article's output format, live lines for countdowns.
 //
 // A new chapter is a folder NN-name with main.go (main calls Main(run)),
 // main_test.go and README.md; it may use anything here.

@@ -10,12 +10,18 @@ import (
 // NewSession returns a session whose lease (ttl seconds) is granted within the
 // timeout and kept alive until ctx ends or the session is closed.
 func (e *Etcd) NewSession(ctx context.Context, ttl int) (*concurrency.Session, error) {
-	rctx, cancel := context.WithTimeout(ctx, e.Timeout)
+	// NewSession's own Grant would use the keepalive context, which has no
+	// deadline. Not ctx either: a Grant cut short by Ctrl-C may still be
+	// granted, and we would not know which lease to revoke.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.Timeout)
 	defer cancel()
-	// NewSession's own Grant would use the keepalive context, which has no deadline.
 	lease, err := e.Client.Grant(rctx, int64(ttl))
 	if err != nil {
 		return nil, fmt.Errorf("grant a %ds lease: %w", ttl, err)
+	}
+	if ctx.Err() != nil {
+		e.Client.Revoke(rctx, lease.ID)
+		return nil, ctx.Err()
 	}
 	return concurrency.NewSession(e.Client, concurrency.WithTTL(ttl),
 		concurrency.WithLease(lease.ID), concurrency.WithContext(ctx))

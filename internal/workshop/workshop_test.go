@@ -106,3 +106,49 @@ func TestRangedFlags(t *testing.T) {
 	assert.Equal(t, 100, *n)
 	assert.Equal(t, time.Millisecond, *d)
 }
+
+// -endpoints that are no URLs are a bad flag; the same in $ETCDCTL_ENDPOINTS is one line.
+func TestEndpointsMustBeURLs(t *testing.T) {
+	for _, bad := range []string{"foo", ",", "ftp://127.0.0.1:2379", "http://127.0.0.1"} {
+		var stderr bytes.Buffer
+		fs := workshop.NewFlagSet("x", &stderr)
+		workshop.EtcdFlags(fs)
+		err := workshop.Parse(fs, []string{"-endpoints", bad})
+		assert.Equal(t, 2, workshop.ExitCode(err, &stderr), "%q", bad)
+		assert.Contains(t, stderr.String(), "invalid value", "%q", bad)
+	}
+	for _, good := range []string{"http://127.0.0.1:2379", "127.0.0.1:2379,https://etcd1:2379/", "localhost:1"} {
+		fs := workshop.NewFlagSet("x", &bytes.Buffer{})
+		workshop.EtcdFlags(fs)
+		assert.NoError(t, workshop.Parse(fs, []string{"-endpoints", good}), "%q", good)
+	}
+	t.Setenv(workshop.EndpointsEnv, "foo")
+	fs := workshop.NewFlagSet("x", &bytes.Buffer{})
+	f := workshop.EtcdFlags(fs)
+	require.NoError(t, workshop.Parse(fs, nil))
+	_, err := workshop.Connect(context.Background(), f, &bytes.Buffer{})
+	assert.ErrorContains(t, err, `$ETCDCTL_ENDPOINTS: "foo" is not a URL`)
+}
+
+// A learner who exported $ETCDCTL_ENDPOINTS for etcdctl is told it is in use.
+func TestEndpointsFromTheEnvironmentAreNamed(t *testing.T) {
+	dead := workshoptest.Blackhole(t)
+	t.Setenv(workshop.EndpointsEnv, dead)
+	fs := workshop.NewFlagSet("x", &bytes.Buffer{})
+	f := workshop.EtcdFlags(fs)
+	require.NoError(t, workshop.Parse(fs, []string{"-dial-timeout", "200ms"}))
+	_, err := workshop.Connect(context.Background(), f, &bytes.Buffer{})
+	assert.ErrorContains(t, err, "cannot reach etcd at "+dead)
+	assert.ErrorContains(t, err, "these endpoints are $ETCDCTL_ENDPOINTS's: unset it")
+
+	etcd := workshoptest.Etcd(t)
+	t.Setenv(workshop.EndpointsEnv, etcd.Endpoints[0])
+	var stderr bytes.Buffer
+	fs = workshop.NewFlagSet("x", &bytes.Buffer{})
+	f = workshop.EtcdFlags(fs)
+	require.NoError(t, workshop.Parse(fs, nil))
+	external, err := workshop.Connect(context.Background(), f, &stderr)
+	require.NoError(t, err)
+	external.Close()
+	assert.Equal(t, "etcd: external etcd at "+etcd.Endpoints[0]+" (from $ETCDCTL_ENDPOINTS)\n", stderr.String())
+}
