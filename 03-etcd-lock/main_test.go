@@ -157,7 +157,7 @@ func TestBadCommandLine(t *testing.T) {
 		{[]string{"-goroutines", "5000"}, `invalid value "5000" for flag -goroutines: must be 1 to 1000`},
 		{[]string{"-goroutines", "many"}, `invalid value "many" for flag -goroutines: not a whole number`},
 		{[]string{"-timeout", "0"}, `invalid value "0" for flag -timeout: must be 1s to 1h`},
-		{[]string{"-dial-timeout", "0"}, `invalid value "0" for flag -dial-timeout: must be 1ms to 1h`},
+		{[]string{"-dial-timeout", "0"}, `invalid value "0" for flag -dial-timeout: must be 100ms to 1h`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
