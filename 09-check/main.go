@@ -15,6 +15,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"go.etcd.io/etcd/client/v3/concurrency"
@@ -148,7 +149,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	only := fs.String("only", "", "run only this experiment, such as mutex/none/pause")
 	locks := fs.String("locks", "mutex,lock", "locks to try: mutex (etcd's concurrency.Mutex), lock (the workshop's internal/lock)")
 	fences := fs.String("fences", "none,etcd,token", "fences to try: none (a plain Put), etcd (Txn If IsOwner), token (a store that checks the lock's revision)")
-	faults := fs.String("nemeses", "none,pause,kill,leader", "faults to inject: "+nemesisNames()+" (partition and slow are coming)")
+	faults := fs.String("nemeses", strings.ReplaceAll(nemesisNames(), " ", ""), "faults to inject: "+nemesisNames())
+	workshop.DurationVar(fs, &b.slowDelay, "delay", 50*time.Millisecond, time.Millisecond, 10*time.Second,
+		"the slow nemesis: how late the leader's messages reach the other members (± a third)")
 	project := fs.String("project", defaultProject, "with -endpoints: the docker compose project whose members the leader crash stops")
 	if err := workshop.Parse(fs, args); err != nil {
 		return err
