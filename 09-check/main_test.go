@@ -381,12 +381,26 @@ func partitionOfTheLeader(t *testing.T, b *bench, r *result, out string) {
 }
 
 // The leader's messages are delayed while the clients work: with a fence,
-// the data stays legal.
+// the data stays legal. A section on a count in etcd, made while the leader
+// was slow, took at least the delay (less its jitter): its read and its
+// write each wait for the leader's messages to the others.
 func slowLeader(t *testing.T, b *bench, r *result, out string) {
 	if r.x.fence != "none" {
 		assert.Equal(t, porcupine.Ok, r.count, "%s: the data's history", r.x)
 	}
 	assert.Regexp(t, `^etcd\d \(the leader\) slowed by 50ms ± 17ms for `, r.what, r.x)
+	if r.x.fence == "token" {
+		return // the count is in the token's store, which is not slow
+	}
+	require.Len(t, r.notes, 1, "%s: the slow leader", r.x)
+	fault, under := r.notes[0], 0
+	for _, c := range r.calls {
+		if c.op == opRead && c.writeOutcome == ok && c.begin > fault.From && c.end < fault.To {
+			under++
+			assert.GreaterOrEqual(t, time.Duration(c.end-c.begin), b.slowDelay-b.slowJitter(), "%s: a section under the slow leader", r.x)
+		}
+	}
+	assert.Positive(t, under, "%s: sections under the slow leader", r.x)
 }
 
 // Many pauses of a fenced holder, in-process (its lease revoked where it

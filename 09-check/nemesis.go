@@ -155,9 +155,11 @@ func restart(ctx context.Context, a *attack, name string) error { return a.membe
 // peer links): its appends and heartbeats arrive late, every write waits for
 // them; below the election timeout it stays the leader.
 func slow(_ context.Context, a *attack, name string) (string, error) {
-	jitter := (a.slowDelay / 3).Round(time.Millisecond)
-	return fmt.Sprintf("slowed by %s ± %s", a.slowDelay, jitter), a.cluster.Slow(name, a.slowDelay, jitter)
+	return fmt.Sprintf("slowed by %s ± %s", a.slowDelay, a.slowJitter()), a.cluster.Slow(name, a.slowDelay, a.slowJitter())
 }
+
+// slowJitter is how much the slow nemesis's delay varies, either way.
+func (b *bench) slowJitter() time.Duration { return (b.slowDelay / 3).Round(time.Millisecond) }
 
 func heal(_ context.Context, a *attack, name string) error { return a.cluster.Heal(name) }
 
