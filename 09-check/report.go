@@ -133,7 +133,7 @@ func printTable(w io.Writer, results []*result) {
 	}
 	t.Flush()
 	fmt.Fprintln(w, "ok: both histories linearizable. illegal: neither (two holders at once, and a lost update).")
-	fmt.Fprintln(w, "data-ok: the lock's history is illegal (two holders at once), the data's is not: the fence refused the stale write.")
+	fmt.Fprintln(w, "data-ok: the lock's history is illegal (two holders at once), the data's is not: a fence refused the stale write (or, unfenced, none landed).")
 	fmt.Fprintln(w)
 }
 
