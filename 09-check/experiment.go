@@ -69,9 +69,6 @@ func plan(locks, fences, faults, only string) ([]experiment, error) {
 		for _, f := range fenceList {
 			for _, name := range faultList {
 				n := nemeses[slices.IndexFunc(nemeses, func(n *nemesis) bool { return n.name == name })]
-				if n.inject == nil {
-					return nil, fmt.Errorf("nemesis %s is coming (etcd's fault proxy in internal/cluster), not wired yet", name)
-				}
 				series = append(series, experiment{l, f, n})
 			}
 		}
@@ -99,11 +96,13 @@ func pick(what, list string, known []string) ([]string, error) {
 // bench is what the experiments of a series share.
 type bench struct {
 	etcd       *workshop.Etcd
-	members    cluster.Members // nil when this etcd's members cannot be stopped from here
-	membersWhy string          // why not
+	members    cluster.Members  // nil when this etcd's members cannot be stopped from here
+	membersWhy string           // why not
+	cluster    *cluster.Cluster // the embedded cluster, whose links can be cut and slowed; nil with -endpoints
 	clients    int
 	duration   time.Duration
 	ttl        int
+	slowDelay  time.Duration // how late the slow nemesis makes the leader's messages
 	seed       uint64
 	pictures   *pictures
 	stdout     io.Writer
@@ -122,7 +121,7 @@ func (b *bench) connect(ctx context.Context, flags *workshop.Flags, project stri
 		if err != nil {
 			return nil, err
 		}
-		b.etcd, b.members = c.Etcd, c.Members
+		b.etcd, b.members, b.cluster = c.Etcd, c.Members, c.Embedded
 		return c.Close, nil
 	}
 	e, err := workshop.Connect(ctx, flags, b.stderr)
@@ -191,8 +190,12 @@ func (b *bench) runSeries(ctx context.Context, series []experiment) error {
 // two histories.
 func (b *bench) experiment(ctx context.Context, x experiment) *result {
 	r := &result{x: x, referee: b.clients}
-	if x.nemesis.members && b.members == nil {
+	switch {
+	case x.nemesis.members && b.members == nil:
 		r.skipped = b.membersWhy
+		return r
+	case x.nemesis.network && b.cluster == nil:
+		r.skipped = "with -endpoints: cutting and slowing a member's links needs the embedded cluster (etcd's CutPeer and fault proxy in this process); run without -endpoints"
 		return r
 	}
 	fmt.Fprintf(b.stderr, "%s: %s...\n", x, x.nemesis.about)
@@ -219,19 +222,32 @@ func (b *bench) experiment(ctx context.Context, x experiment) *result {
 	first := 0
 	a := &attack{bench: b, h: h, bound: 3*time.Duration(b.ttl)*time.Second + 10*time.Second,
 		delay: time.Duration(float64(b.duration) * (0.2 + 0.2*rng.Float64()))}
-	if x.nemesis.victim {
+	etcd := b.etcd // the clients' etcd
+	if x.nemesis.victim || x.nemesis.attached {
 		args := victimArgs{kind: x.lock, fence: x.fence, name: prefix, store: storeURL, ttl: b.ttl, seed: rng.Uint64(),
 			stallAt: h.start.Add(a.delay), until: h.start.Add(b.duration + 2*a.bound)}
-		v, err := b.startVictim(ctx, b.etcd, args, h)
-		if err != nil {
-			r.err = err
-			return r
+		if x.nemesis.victim {
+			v, err := b.startVictim(ctx, b.etcd, args, h)
+			if err != nil {
+				r.err = err
+				return r
+			}
+			a.victim = v
+		} else {
+			s, err := b.split(ctx, a.bound)
+			if err != nil {
+				r.err = err
+				return r
+			}
+			defer s.close()
+			a.target, etcd = s.member, s.others
+			a.victim = startLocalVictim(ctx, s.alone, args, h)
 		}
-		a.victim, first = v, 1
+		first = 1
 	}
 	for id := first; id < b.clients; id++ {
-		c := &client{id: id, etcd: b.etcd, kind: x.lock, name: lockName(prefix), ttl: b.ttl,
-			count: countFor(b.etcd, x.fence, prefix, storeURL), report: h.add, rng: rand.New(rand.NewPCG(rng.Uint64(), uint64(id)))}
+		c := &client{id: id, etcd: etcd, kind: x.lock, name: lockName(prefix), ttl: b.ttl,
+			count: countFor(etcd, x.fence, prefix, storeURL), report: h.add, rng: rand.New(rand.NewPCG(rng.Uint64(), uint64(id)))}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

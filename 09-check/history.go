@@ -45,8 +45,9 @@ const never = math.MaxInt64
 // note is something the nemesis did, from one time to another.
 type note struct {
 	What     string
-	From, To int64 // nanoseconds since the start; To == From for an instant
-	Client   int   // the client it was done to, or -1
+	From, To int64  // nanoseconds since the start; To == From for an instant
+	Client   int    // the client it was done to, or -1
+	Mark     string // what it did to the client, in the timeline: "stopped", "cut off"
 }
 
 type history struct {
@@ -74,13 +75,13 @@ func (h *history) add(e event) {
 	h.changed = make(chan struct{})
 }
 
-// note records what the nemesis did; end it with the returned function
-// (for an instant, call it at once).
-func (h *history) note(client int, what string) (end func()) {
+// note records what the nemesis did (to client, unless -1: mark, in a word);
+// end it with the returned function (for an instant, call it at once).
+func (h *history) note(client int, mark, what string) (end func()) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	at := h.since(time.Now())
-	h.notes = append(h.notes, note{What: what, From: at, To: at, Client: client})
+	h.notes = append(h.notes, note{What: what, From: at, To: at, Client: client, Mark: mark})
 	i := len(h.notes) - 1
 	return func() {
 		h.mu.Lock()

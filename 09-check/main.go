@@ -1,13 +1,13 @@
 // Chapter 09, beyond the article: prove the lock the way Jepsen does. The
 // article's program (locker.Lock(); counter.Incr(); locker.Unlock()) runs in
 // several clients at once while a nemesis injects one kind of fault: none, a
-// pause, a kill, a leader crash. Every call is recorded with the time it
-// began and the time it returned: a history. A linearizability checker
-// (porcupine, as in etcd's robustness tests) then asks of two histories
-// whether they could have come from one correct object: the lock's (a mutex:
-// two holders at once are illegal) and the count's (every acknowledged write
-// read back, nothing lost). A pause breaks the lock, always; only a fence
-// keeps the count safe.
+// pause, a kill, a leader crash, a partition, a slow network. Every call is
+// recorded with the time it began and the time it returned: a history. A
+// linearizability checker (porcupine, as in etcd's robustness tests) then
+// asks of two histories whether they could have come from one correct
+// object: the lock's (a mutex: two holders at once are illegal) and the
+// count's (every acknowledged write read back, nothing lost). A pause or a
+// partition breaks the lock, always; only a fence keeps the count safe.
 package main
 
 import (
@@ -15,6 +15,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"go.etcd.io/etcd/client/v3/concurrency"
@@ -141,14 +142,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var b bench
 	workshop.IntVar(fs, &b.clients, "clients", 3, 2, 8, "clients per experiment, each with its own session")
 	workshop.DurationVar(fs, &b.duration, "duration", time.Second, 200*time.Millisecond, time.Minute,
-		"how long the clients work in each experiment (a pause or a crash adds its own time)")
+		"how long the clients work in each experiment (a fault adds its own time)")
 	workshop.IntVar(fs, &b.ttl, "ttl", 1, 1, 10, "the sessions' lease TTL in seconds: how long a paused holder keeps the lock")
 	seed := workshop.Int(fs, "seed", 1, 0, 1<<30, "seed of every random choice (when the victim stalls, the clients' waits between sections): the same seed, the same choices")
 	out := fs.String("out", "", "folder for the pictures of illegal histories (default: a new temp folder, kept)")
 	only := fs.String("only", "", "run only this experiment, such as mutex/none/pause")
 	locks := fs.String("locks", "mutex,lock", "locks to try: mutex (etcd's concurrency.Mutex), lock (the workshop's internal/lock)")
 	fences := fs.String("fences", "none,etcd,token", "fences to try: none (a plain Put), etcd (Txn If IsOwner), token (a store that checks the lock's revision)")
-	faults := fs.String("nemeses", "none,pause,kill,leader", "faults to inject: "+nemesisNames()+" (partition and slow are coming)")
+	faults := fs.String("nemeses", strings.ReplaceAll(nemesisNames(), " ", ""), "faults to inject: none; pause (SIGSTOP a holder past its TTL); "+
+		"kill (SIGKILL a holder); leader (crash etcd's leader); partition (cut the leader off, with a holder attached to it alone); "+
+		"slow (delay the leader's messages by -delay)")
+	workshop.DurationVar(fs, &b.slowDelay, "delay", 50*time.Millisecond, time.Millisecond, 10*time.Second,
+		"the slow nemesis: how late the leader's messages reach the other members (± a third)")
 	project := fs.String("project", defaultProject, "with -endpoints: the docker compose project whose members the leader crash stops")
 	if err := workshop.Parse(fs, args); err != nil {
 		return err

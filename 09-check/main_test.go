@@ -3,12 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
-	"math/rand/v2"
+	"maps"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -143,7 +144,7 @@ func TestTimelineOfAPause(t *testing.T) {
 		call{client: 2, op: opRelease, begin: ms(907), end: ms(908), outcome: ok})
 	slices.SortStableFunc(calls, func(a, b call) int { return compare(a.begin, b.begin) })
 	var out bytes.Buffer
-	printTimeline(&out, &result{calls: calls, notes: []note{{What: "stopped", From: ms(8), To: ms(890), Client: 0}}})
+	printTimeline(&out, &result{calls: calls, notes: []note{{What: "client 0 stopped", From: ms(8), To: ms(890), Client: 0, Mark: "stopped"}}})
 	assert.Equal(t, `  who held the lock, around the violation (time since the experiment began):
     0.001s-0.004s  client 1  read 0, wrote 1
     0.006s-0.901s  client 0  read 1, wrote 2 (stopped from 0.008s to 0.890s)
@@ -187,7 +188,7 @@ type victims struct {
 func testBench(t *testing.T, etcd *workshop.Etcd) (*bench, *bytes.Buffer) {
 	var out bytes.Buffer
 	w := &lockedWriter{w: &out}
-	b := &bench{etcd: etcd, clients: 3, duration: 500 * time.Millisecond, ttl: 1, seed: 1,
+	b := &bench{etcd: etcd, clients: 3, duration: 300 * time.Millisecond, ttl: 1, seed: 1, slowDelay: 50 * time.Millisecond,
 		pictures: &pictures{dir: t.TempDir()}, stdout: w, stderr: w}
 	var started victims
 	b.startVictim = func(ctx context.Context, e *workshop.Etcd, a victimArgs, h *history) (victim, error) {
@@ -216,36 +217,192 @@ func find(name string) experiment {
 	return series[0]
 }
 
-// No fault, no fence: both histories are legal, for both locks.
-func TestNoFaultIsLegal(t *testing.T) {
-	t.Parallel()
-	b, out := testBench(t, workshoptest.Etcd(t))
-	for _, name := range []string{"mutex/none/none", "lock/none/none"} {
-		r := b.experiment(context.Background(), find(name))
-		require.NoError(t, r.err, out.String())
-		assert.Equal(t, "ok", r.verdict(), name)
-		assert.Greater(t, len(r.countOps), 3, "sections recorded")
+// The README's table of the whole series, checked cell by cell against a
+// real run of each experiment (300 ms of work each instead of a second),
+// with what each fault must have done.
+
+// readmeTable is the README's table: the verdict of each experiment.
+func readmeTable(t *testing.T) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	cells := map[string]string{}
+	var header []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if !strings.HasPrefix(line, "|") {
+			if header != nil {
+				break // the end of the table
+			}
+			continue
+		}
+		var row []string
+		for _, cell := range strings.Split(strings.Trim(line, "|"), "|") {
+			row = append(row, strings.Trim(strings.TrimSpace(cell), "`"))
+		}
+		switch {
+		case row[0] == "lock/fence":
+			header = row
+		case header == nil || strings.HasPrefix(row[0], "-"):
+		default:
+			for i, verdict := range row[1:] {
+				cells[row[0]+"/"+header[i+1]] = verdict
+			}
+		}
 	}
-	assertCleanedUp(t, b)
+	return cells
 }
 
-// A real pause (SIGSTOP past the TTL) of an unfenced holder: two holders,
-// a lost update, and both drawn; every time.
-func TestPauseWithoutFenceIsIllegal(t *testing.T) {
+// Every experiment of the default series has its cell, and no other.
+func TestREADMETableIsTheWholeSeries(t *testing.T) {
+	series, err := plan("mutex,lock", "none,etcd,token", nemesisNames(), "")
+	require.NoError(t, err)
+	var want []string
+	for _, x := range series {
+		want = append(want, x.String())
+	}
+	assert.ElementsMatch(t, want, slices.Collect(maps.Keys(readmeTable(t))))
+}
+
+// TestTheWholeSeries runs the experiments of each column of the README's
+// table, every lock with every fence, and checks each verdict against its
+// cell, and with the column's check what the fault did. The columns run at
+// once, and in each the locks, each on an etcd of its own.
+func TestTheWholeSeries(t *testing.T) {
 	t.Parallel()
-	b, out := testBench(t, workshoptest.Etcd(t))
-	for _, name := range []string{"mutex/none/pause", "lock/none/pause"} {
-		r := b.experiment(context.Background(), find(name))
-		require.NoError(t, r.err, out.String())
-		assert.Equal(t, "illegal", r.verdict(), "%s\n%s", name, out.String())
-		b.report(r)
+	table := readmeTable(t)
+	columns := map[string]struct {
+		bench func(*testing.T) (*bench, *bytes.Buffer)
+		check func(t *testing.T, b *bench, r *result, out string)
+	}{
+		"none":      {singleEtcd, noFaultChecks},
+		"pause":     {singleEtcd, pauseOfAHolder},
+		"kill":      {singleEtcd, killOfAHolder},
+		"leader":    {threeMembers, leaderCrash},
+		"partition": {threeMembers, partitionOfTheLeader},
+		"slow":      {threeMembers, slowLeader},
 	}
-	for _, name := range []string{"mutex-none-pause-lock.html", "mutex-none-pause-data.html", "lock-none-pause-data.html"} {
-		assert.FileExists(t, filepath.Join(b.pictures.dir, name))
+	require.Len(t, columns, len(nemeses))
+	atOnce(t, slices.Collect(maps.Keys(columns)), func(t *testing.T, nemesis string) {
+		atOnce(t, lockKinds, func(t *testing.T, lock string) {
+			b, out := columns[nemesis].bench(t)
+			series, err := plan(lock, "none,etcd,token", nemesis, "")
+			require.NoError(t, err)
+			for _, x := range series {
+				r := b.experiment(context.Background(), x)
+				require.NoError(t, r.err, out.String())
+				b.report(r)
+				assert.Equal(t, table[x.String()], r.verdict(), "%s: the README's table says otherwise\n%s", x, out.String())
+				columns[nemesis].check(t, b, r, out.String())
+			}
+			assertCleanedUp(t, b)
+		})
+	})
+}
+
+// atOnce runs a subtest per name, all at once: go test runs only two
+// parallel tests at a time on 2 cores, and an experiment is mostly waiting
+// (for a lease to expire, for an election).
+func atOnce(t *testing.T, names []string, test func(t *testing.T, name string)) {
+	var wg sync.WaitGroup
+	for _, name := range names {
+		wg.Go(func() { t.Run(name, func(t *testing.T) { test(t, name) }) })
 	}
-	assert.Contains(t, out.String(), "<- while client 0 held it")
-	assert.Contains(t, out.String(), "(stopped from ")
-	assertCleanedUp(t, b)
+	wg.Wait()
+}
+
+func singleEtcd(t *testing.T) (*bench, *bytes.Buffer) { return testBench(t, workshoptest.Etcd(t)) }
+
+// threeMembers is a bench on an embedded three-member cluster of its own.
+func threeMembers(t *testing.T) (*bench, *bytes.Buffer) {
+	c, err := cluster.Connect(context.Background(), &workshop.Flags{DialTimeout: 10 * time.Second}, "", &bytes.Buffer{})
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	b, out := testBench(t, c.Etcd)
+	b.members, b.cluster = c.Members, c.Embedded
+	return b, out
+}
+
+// No fault: both histories are legal, for both locks, with any fence, and
+// the clients did write.
+func noFaultChecks(t *testing.T, b *bench, r *result, out string) {
+	assert.GreaterOrEqual(t, r.writes().acked, 2, "%s: the clients wrote", r.x)
+}
+
+// A real pause (SIGSTOP past the TTL): two holders every time; without a
+// fence a lost update; with one, the stale write refused. Each illegal
+// history is drawn, and its timeline shown.
+func pauseOfAHolder(t *testing.T, b *bench, r *result, out string) {
+	assert.Equal(t, porcupine.Illegal, r.lock, "%s: two holders", r.x)
+	assert.Contains(t, r.what, "client 0 stopped for", r.x)
+	drawn := []string{"lock"}
+	if r.x.fence == "none" {
+		drawn = append(drawn, "data")
+	}
+	for _, which := range drawn {
+		assert.FileExists(t, filepath.Join(b.pictures.dir, strings.ReplaceAll(r.x.String(), "/", "-")+"-"+which+".html"))
+	}
+	assert.Contains(t, out, "<- while client 0 held it")
+	assert.Contains(t, out, "(stopped from ")
+}
+
+// A holder killed with SIGKILL: its lease frees the lock, nothing is lost.
+func killOfAHolder(t *testing.T, b *bench, r *result, out string) {
+	assert.Contains(t, r.what, "client 0 killed holding the lock; its lease freed it", r.x)
+	freed := 0
+	for _, op := range r.lockOps {
+		if op.ClientId == 0 && op.Output == byLease && op.Return == never {
+			freed++
+		}
+	}
+	assert.Equal(t, 1, freed, "%s: the killed holder's release, by its lease, at some time after its death", r.x)
+}
+
+// The leader crashes while the clients work: the data stays legal.
+func leaderCrash(t *testing.T, b *bench, r *result, out string) {
+	assert.Equal(t, porcupine.Ok, r.count, "%s: the data's history", r.x)
+	assert.Contains(t, r.what, "(the leader) crashed for", r.x)
+}
+
+// The leader is cut off while a holder attached to it alone is between its
+// read and its write: the others take the lock (two holders, every time),
+// and the write it sends from there waits in its member and lands once the
+// partition heals, unless a fence refuses it.
+func partitionOfTheLeader(t *testing.T, b *bench, r *result, out string) {
+	assert.Equal(t, porcupine.Illegal, r.lock, "%s: two holders", r.x)
+	// The leader when client 0 attached to it; an election under way by the
+	// time it is cut off would make it a follower, with the same outcome.
+	assert.Regexp(t, `^etcd\d \((the leader|a follower)\) cut off with client 0 for `, r.what, r.x)
+	if r.x.fence == "none" {
+		assert.Equal(t, porcupine.Illegal, r.count, "%s: a lost update", r.x)
+		assert.Contains(t, r.what, "client 0's write, sent while cut off: acknowledged after the heal", r.x)
+	} else {
+		assert.Equal(t, porcupine.Ok, r.count, "%s: the data's history", r.x)
+		assert.Contains(t, r.what, "client 0's write, sent while cut off: refused by the fence", r.x)
+	}
+	assert.Contains(t, out, "(cut off from ")
+}
+
+// The leader's messages are delayed while the clients work: with a fence,
+// the data stays legal. A section on a count in etcd, made while the leader
+// was slow, took at least the delay (less its jitter): its read and its
+// write each wait for the leader's messages to the others.
+func slowLeader(t *testing.T, b *bench, r *result, out string) {
+	if r.x.fence != "none" {
+		assert.Equal(t, porcupine.Ok, r.count, "%s: the data's history", r.x)
+	}
+	assert.Regexp(t, `^etcd\d \(the leader\) slowed by 50ms ± 17ms for `, r.what, r.x)
+	if r.x.fence == "token" {
+		return // the count is in the token's store, which is not slow
+	}
+	require.Len(t, r.notes, 1, "%s: the slow leader", r.x)
+	fault, under := r.notes[0], 0
+	for _, c := range r.calls {
+		if c.op == opRead && c.writeOutcome == ok && c.begin > fault.From && c.end < fault.To {
+			under++
+			assert.GreaterOrEqual(t, time.Duration(c.end-c.begin), b.slowDelay-b.slowJitter(), "%s: a section under the slow leader", r.x)
+		}
+	}
+	assert.Positive(t, under, "%s: sections under the slow leader", r.x)
 }
 
 // Many pauses of a fenced holder, in-process (its lease revoked where it
@@ -253,61 +410,22 @@ func TestPauseWithoutFenceIsIllegal(t *testing.T) {
 // history is illegal every round, the data's legal every round; without a
 // fence, illegal every round.
 func TestPauseWithFenceKeepsTheDataLegal(t *testing.T) {
+	t.Parallel()
 	const rounds = 8
-	for _, tc := range []struct{ lock, fence, want string }{
-		{"mutex", "etcd", "data-ok"}, {"mutex", "token", "data-ok"},
-		{"lock", "etcd", "data-ok"}, {"lock", "token", "data-ok"},
-		{"lock", "none", "illegal"},
-	} {
-		t.Run(tc.lock+"/"+tc.fence, func(t *testing.T) {
-			t.Parallel()
-			b, out := testBench(t, workshoptest.Etcd(t))
-			b.duration = 200 * time.Millisecond
-			b.startVictim = startInProcessVictim
-			for round := range rounds {
-				b.seed = uint64(round)
-				r := b.experiment(context.Background(), find(tc.lock+"/"+tc.fence+"/pause"))
-				require.NoError(t, r.err, out.String())
-				require.Equal(t, tc.want, r.verdict(), "round %d\n%s", round, out.String())
-			}
-			assertCleanedUp(t, b)
-		})
-	}
-}
-
-// A holder killed with SIGKILL: its lease frees the lock, nothing is lost.
-func TestKillIsLegal(t *testing.T) {
-	t.Parallel()
-	b, out := testBench(t, workshoptest.Etcd(t))
-	r := b.experiment(context.Background(), find("lock/none/kill"))
-	require.NoError(t, r.err, out.String())
-	assert.Equal(t, "ok", r.verdict(), out.String())
-	assert.Contains(t, r.what, "client 0 killed holding the lock; its lease freed it")
-	freed := 0
-	for _, op := range r.lockOps {
-		if op.ClientId == 0 && op.Output == byLease && op.Return == never {
-			freed++
+	want := map[string]string{"mutex/etcd": "data-ok", "mutex/token": "data-ok",
+		"lock/etcd": "data-ok", "lock/token": "data-ok", "lock/none": "illegal"}
+	atOnce(t, slices.Sorted(maps.Keys(want)), func(t *testing.T, lockFence string) {
+		b, out := testBench(t, workshoptest.Etcd(t))
+		b.duration = 200 * time.Millisecond
+		b.startVictim = startInProcessVictim
+		for round := range rounds {
+			b.seed = uint64(round)
+			r := b.experiment(context.Background(), find(lockFence+"/pause"))
+			require.NoError(t, r.err, out.String())
+			require.Equal(t, want[lockFence], r.verdict(), "round %d\n%s", round, out.String())
 		}
-	}
-	assert.Equal(t, 1, freed, "the killed holder's release, by its lease, at some time after its death")
-	assertCleanedUp(t, b)
-}
-
-// The leader crashes while fenced clients work: the data stays legal.
-func TestLeaderCrashWithFencesKeepsTheDataLegal(t *testing.T) {
-	t.Parallel()
-	c, err := cluster.Connect(context.Background(), &workshop.Flags{DialTimeout: 10 * time.Second}, "", &bytes.Buffer{})
-	require.NoError(t, err)
-	defer c.Close()
-	b, out := testBench(t, c.Etcd)
-	b.members = c.Members
-	for _, name := range []string{"mutex/etcd/leader", "lock/token/leader"} {
-		r := b.experiment(context.Background(), find(name))
-		require.NoError(t, r.err, out.String())
-		assert.Equal(t, porcupine.Ok, r.count, "%s: the data's history\n%s", name, out.String())
-		assert.Contains(t, r.what, "(the leader) crashed for")
-	}
-	assertCleanedUp(t, b)
+		assertCleanedUp(t, b)
+	})
 }
 
 // assertCleanedUp: no lease and no key of the chapter left in etcd.
@@ -332,9 +450,10 @@ func TestRun(t *testing.T) {
 	dir := t.TempDir()
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), []string{"-endpoints", etcd.Endpoints[0], "-locks", "mutex", "-fences", "none,token",
-		"-nemeses", "pause", "-duration", "300ms", "-out", dir}, &stdout, &stderr)
+		"-nemeses", "pause,partition", "-duration", "300ms", "-out", dir}, &stdout, &stderr)
 	require.NoError(t, err, stderr.String())
-	assert.Contains(t, stdout.String(), "\nsummary: mutex/none/pause=illegal mutex/token/pause=data-ok\n")
+	assert.Contains(t, stdout.String(), "\nsummary: mutex/none/pause=illegal mutex/none/partition=skipped mutex/token/pause=data-ok mutex/token/partition=skipped\n")
+	assert.Contains(t, stdout.String(), "\nmutex/none/partition skipped: with -endpoints: cutting and slowing a member's links needs the embedded cluster")
 	// The referee's count against the writes acknowledged: lower without a
 	// fence (a lost update), equal with one.
 	for name, lost := range map[string]bool{"mutex/none/pause": true, "mutex/token/pause": false} {
@@ -370,33 +489,21 @@ func TestExitStatus(t *testing.T) {
 	workshoptest.CheckExits(t,
 		workshoptest.ExitCase{Name: "bad flag", Args: []string{"-clients", "1"}, Status: 2, Says: "Usage of 09-check"},
 		workshoptest.ExitCase{Name: "no such experiment", Args: []string{"-only", "mutex/none/tea"}, Status: 2, Says: `no nemesis "tea"`},
-		workshoptest.ExitCase{Name: "coming", Args: []string{"-nemeses", "partition"}, Status: 2, Says: "nemesis partition is coming"},
+		workshoptest.ExitCase{Name: "no delay", Args: []string{"-delay", "0s"}, Status: 2, Says: "Usage of 09-check"},
 		workshoptest.Unreachable(t),
 	)
 }
 
-// inProcessVictim plays client 0 in this process: "stopped" by revoking its
-// lease where it stalls, as etcd does once the TTL has run out.
+// inProcessVictim plays client 0 of a pause in this process: "stopped" by
+// revoking its lease where it stalls, as etcd does once the TTL has run out.
 type inProcessVictim struct {
-	h       *history
-	etcd    *workshop.Etcd
-	resumed chan struct{}
-	once    sync.Once
-	cancel  context.CancelFunc
-	done    chan error
+	*localVictim
+	h    *history
+	etcd *workshop.Etcd
 }
 
 func startInProcessVictim(ctx context.Context, e *workshop.Etcd, a victimArgs, h *history) (victim, error) {
-	v := &inProcessVictim{h: h, etcd: e, resumed: make(chan struct{}), done: make(chan error, 1)}
-	c := &client{id: 0, etcd: e, kind: a.kind, name: lockName(a.name), ttl: a.ttl, count: countFor(e, a.fence, a.name, a.store),
-		report: h.add, rng: testRand(a.seed), stallAt: a.stallAt, stall: func() { <-v.resumed }}
-	until, cancel := context.WithDeadline(ctx, a.until)
-	v.cancel = cancel
-	go func() {
-		defer cancel()
-		v.done <- c.work(ctx, until)
-	}()
-	return v, nil
+	return &inProcessVictim{localVictim: startLocalVictim(ctx, e, a, h), h: h, etcd: e}, nil
 }
 
 func (v *inProcessVictim) stop() error {
@@ -413,24 +520,6 @@ func (v *inProcessVictim) stop() error {
 	return err
 }
 
-func (v *inProcessVictim) resume() error {
-	v.once.Do(func() { close(v.resumed) })
-	return nil
-}
-
-func (v *inProcessVictim) finish() { v.cancel() }
-
-func (v *inProcessVictim) kill() error { return errors.New("an in-process victim cannot be killed") }
-
-func (v *inProcessVictim) wait(bound time.Duration) error {
-	select {
-	case <-v.done:
-		return nil
-	case <-time.After(bound):
-		return errors.New("in-process victim still working")
-	}
-}
-
 // lockedWriter is one buffer for stdout and stderr, written from several goroutines.
 type lockedWriter struct {
 	mu sync.Mutex
@@ -442,5 +531,3 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
-
-func testRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0)) }

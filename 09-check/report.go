@@ -69,28 +69,36 @@ func word(c porcupine.CheckResult) string {
 // tally sums up the count's history: its final value against the writes
 // that were acknowledged.
 func (r *result) tally() string {
-	acked, refusals, unknowns, final := 0, 0, 0, -1
+	w := r.writes()
+	s := fmt.Sprintf("count %d after %d acknowledged %s", w.final, w.acked, plural(w.acked, "write", "writes"))
+	if w.refused > 0 {
+		s += fmt.Sprintf(", %d refused by the fence", w.refused)
+	}
+	if w.unknown > 0 {
+		s += fmt.Sprintf(", %d of unknown outcome", w.unknown)
+	}
+	return s
+}
+
+// writes counts the sections' writes by outcome, and gives the referee's count.
+type writes struct{ acked, refused, unknown, final int }
+
+func (r *result) writes() writes {
+	w := writes{final: -1}
 	for _, c := range r.calls {
 		switch {
 		case c.op != opRead:
 		case c.client == r.referee:
-			final = c.read
+			w.final = c.read
 		case c.writeOutcome == ok:
-			acked++
+			w.acked++
 		case c.writeOutcome == refused:
-			refusals++
+			w.refused++
 		case c.writeOutcome == unknown:
-			unknowns++
+			w.unknown++
 		}
 	}
-	s := fmt.Sprintf("count %d after %d acknowledged %s", final, acked, plural(acked, "write", "writes"))
-	if refusals > 0 {
-		s += fmt.Sprintf(", %d refused by the fence", refusals)
-	}
-	if unknowns > 0 {
-		s += fmt.Sprintf(", %d of unknown outcome", unknowns)
-	}
-	return s
+	return w
 }
 
 // printTable prints the verdicts: a row per lock and fence, a column per nemesis.
@@ -116,10 +124,7 @@ func printTable(w io.Writer, results []*result) {
 		line := row
 		for _, n := range nemeses {
 			v, ran := verdicts[row+"/"+n.name]
-			switch {
-			case n.inject == nil:
-				v = "coming"
-			case !ran:
+			if !ran {
 				v = "-"
 			}
 			line += "\t" + v
@@ -128,7 +133,7 @@ func printTable(w io.Writer, results []*result) {
 	}
 	t.Flush()
 	fmt.Fprintln(w, "ok: both histories linearizable. illegal: neither (two holders at once, and a lost update).")
-	fmt.Fprintln(w, "data-ok: the lock's history is illegal (two holders at once), the data's is not: the fence refused the stale write.")
+	fmt.Fprintln(w, "data-ok: the lock's history is illegal (two holders at once), the data's is not: a fence refused the stale write (or, unfenced, none landed).")
 	fmt.Fprintln(w)
 }
 

@@ -141,11 +141,11 @@ func firstUnexplained(r *result) int64 {
 	return t
 }
 
-// stopped says when the nemesis stopped this holder, if it did.
+// stopped says when the nemesis stopped this holder (or cut it off), if it did.
 func stopped(notes []note, h *hold) string {
 	for _, n := range notes {
-		if n.Client == h.client && n.From >= h.from && n.From <= h.to && n.To > n.From {
-			return fmt.Sprintf(" (stopped from %s to %s)", at(n.From), at(n.To))
+		if n.Client == h.client && n.Mark != "" && n.From >= h.from && n.From <= h.to && n.To > n.From {
+			return fmt.Sprintf(" (%s from %s to %s)", n.Mark, at(n.From), at(n.To))
 		}
 	}
 	return ""

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -10,6 +11,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -19,7 +21,8 @@ import (
 // The victim: client 0 of a pause or a kill, in a process of its own, since
 // SIGSTOP and SIGKILL act on processes. It is this same program, started in
 // a hidden role; it prints its events as JSON lines, which the parent adds
-// to the history.
+// to the history. Client 0 of a partition is a fault of etcd's, not of the
+// client's process: it runs in this process (localVictim).
 
 const victimRole = "victim"
 
@@ -160,5 +163,57 @@ func (v *victimProcess) wait(bound time.Duration) error {
 	case <-time.After(bound):
 		v.child.Kill()
 		return fmt.Errorf("victim still running %s after the experiment ended: killed", bound)
+	}
+}
+
+// localVictim is client 0 in this process, stalled after a read until
+// resumed. The nemesis faults etcd around it (cuts off its member), not it:
+// stop does nothing.
+type localVictim struct {
+	resumed chan struct{}
+	once    sync.Once
+	cancel  context.CancelFunc
+	done    chan error
+}
+
+// startLocalVictim starts client 0 on e, which may be one member only.
+func startLocalVictim(ctx context.Context, e *workshop.Etcd, a victimArgs, h *history) *localVictim {
+	v := &localVictim{resumed: make(chan struct{}), done: make(chan error, 1)}
+	until, cancel := context.WithDeadline(ctx, a.until)
+	v.cancel = cancel
+	c := &client{id: 0, etcd: e, kind: a.kind, name: lockName(a.name), ttl: a.ttl,
+		count: countFor(e, a.fence, a.name, a.store), report: h.add, rng: rand.New(rand.NewPCG(a.seed, 0)),
+		stallAt: a.stallAt, stall: func() {
+			select {
+			case <-v.resumed:
+			case <-until.Done():
+			}
+		}}
+	go func() {
+		defer cancel()
+		v.done <- c.work(ctx, until)
+	}()
+	return v
+}
+
+func (v *localVictim) stop() error { return nil }
+
+func (v *localVictim) resume() error {
+	v.once.Do(func() { close(v.resumed) })
+	return nil
+}
+
+func (v *localVictim) kill() error {
+	return errors.New("client 0 runs in this process: it cannot be killed")
+}
+
+func (v *localVictim) finish() { v.cancel() }
+
+func (v *localVictim) wait(bound time.Duration) error {
+	select {
+	case <-v.done:
+		return nil
+	case <-time.After(bound):
+		return fmt.Errorf("client 0 still working %s after the experiment ended", bound)
 	}
 }
