@@ -221,10 +221,18 @@ func find(name string) experiment {
 // real run of each experiment (300 ms of work each instead of a second),
 // with what each fault must have done.
 
-// readmeTable is the README's table: the verdict of each experiment.
+// readmeTable is the README's table: the verdict of each experiment. The
+// Chinese README must have the very same table.
 func readmeTable(t *testing.T) map[string]string {
 	t.Helper()
-	data, err := os.ReadFile("README.md")
+	cells := readmeTableOf(t, "README.md")
+	assert.Equal(t, cells, readmeTableOf(t, "README.zh-CN.md"), "README.zh-CN.md's table differs from README.md's")
+	return cells
+}
+
+func readmeTableOf(t *testing.T, file string) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(file)
 	require.NoError(t, err)
 	cells := map[string]string{}
 	var header []string
