@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
 )
@@ -25,7 +26,7 @@ func TestMain(m *testing.M) { workshoptest.Main(m, run) }
 // detector would fail the test. So it runs as a child (this test binary,
 // started again as the chapter), here with the detector's reports sent to a
 // file: what remains is the program's own output.
-func inChild(t *testing.T) workshop.RunFunc {
+func inChild(t *testing.T) cli.RunFunc {
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cmd, err := workshop.Command(ctx, args...)
 		if err != nil {
@@ -124,13 +125,13 @@ func TestBadCommandLine(t *testing.T) {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			err := run(t.Context(), tc.args, &stdout, &stderr)
-			assert.Equal(t, 2, exitCode(err, &stderr))
+			assert.Equal(t, 2, cli.ExitCode(err, &stderr))
 			assert.Contains(t, stderr.String(), tc.says)
 			assert.Contains(t, stderr.String(), "Usage of 01-race:")
 			assert.Empty(t, stdout.String(), "no count from a bad command line")
 		})
 	}
 	var stderr bytes.Buffer
-	assert.Equal(t, 0, exitCode(run(t.Context(), []string{"-help"}, io.Discard, &stderr), &stderr))
+	assert.Equal(t, 0, cli.ExitCode(run(t.Context(), []string{"-help"}, io.Discard, &stderr), &stderr))
 	assert.Contains(t, stderr.String(), "-goroutines")
 }

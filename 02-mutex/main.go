@@ -4,15 +4,15 @@
 //
 // This file is the article's program. Not the lesson, in files of their own:
 // startingline.go (the one line the article does not have), rounds.go (the
-// program run 50 times, its counts ten to a line), flags.go.
+// program run 50 times, its counts ten to a line). The command line is
+// internal/cli's, as in every chapter; like this chapter, it uses no etcd.
 package main
 
 import (
 	"context"
-	"flag"
+	"etcd-lock-workshop/internal/cli"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 )
 
@@ -54,15 +54,14 @@ func article(stdout io.Writer, goroutines int, start *startingLine) {
 }
 
 func main() {
-	os.Exit(exitCode(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
+	cli.Main(run)
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("02-mutex", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	rounds := intFlag(fs, "rounds", 50, 1, 10000, "how many times to run the article's program")
-	goroutines := intFlag(fs, "goroutines", 1000, 1, 100000, "goroutines per round, each calls Incr once")
-	if err := parse(fs, args); err != nil {
+	fs := cli.NewFlagSet("02-mutex", stderr)
+	rounds := cli.Int(fs, "rounds", 50, 1, 10000, "how many times to run the article's program")
+	goroutines := cli.Int(fs, "goroutines", 1000, 1, 100000, "goroutines per round, each calls Incr once")
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	return printRounds(ctx, stdout, *rounds, *goroutines)

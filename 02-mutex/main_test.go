@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/workshoptest"
 )
 
@@ -68,7 +69,7 @@ func TestBadCommandLine(t *testing.T) {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			err := run(t.Context(), tc.args, &stdout, &stderr)
-			assert.Equal(t, 2, exitCode(err, &stderr))
+			assert.Equal(t, 2, cli.ExitCode(err, &stderr))
 			assert.Contains(t, stderr.String(), tc.says)
 			assert.Contains(t, stderr.String(), "Usage of 02-mutex:")
 			assert.Empty(t, stdout.String(), "no count from a bad command line")

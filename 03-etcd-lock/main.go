@@ -17,6 +17,7 @@ import (
 
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -75,14 +76,14 @@ func incrWithLock(ctx context.Context, etcd *workshop.Etcd, counter interface{ I
 	return nil
 }
 
-func main() { workshop.Main(run) }
+func main() { cli.Main(run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := workshop.NewFlagSet("03-etcd-lock", stderr)
+	fs := cli.NewFlagSet("03-etcd-lock", stderr)
 	flags := workshop.EtcdFlags(fs)
-	goroutines := workshop.Int(fs, "goroutines", 100, 1, 1000, "goroutines, each with its own etcd session")
-	timeout := workshop.Duration(fs, "timeout", 30*time.Second, time.Second, time.Hour, "how long the whole run may take")
-	if err := workshop.Parse(fs, args); err != nil {
+	goroutines := cli.Int(fs, "goroutines", 100, 1, 1000, "goroutines, each with its own etcd session")
+	timeout := cli.Duration(fs, "timeout", 30*time.Second, time.Second, time.Hour, "how long the whole run may take")
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	// Locker.Lock has no deadline of its own: it waits with the client's

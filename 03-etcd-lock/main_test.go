@@ -16,6 +16,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
 )
@@ -162,7 +163,7 @@ func TestBadCommandLine(t *testing.T) {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			err := run(t.Context(), tc.args, &stdout, &stderr)
-			assert.Equal(t, 2, workshop.ExitCode(err, &stderr))
+			assert.Equal(t, 2, cli.ExitCode(err, &stderr))
 			assert.Contains(t, stderr.String(), tc.says)
 			assert.Contains(t, stderr.String(), "Usage of 03-etcd-lock:")
 			assert.NotContains(t, stderr.String(), "etcd: ", "no etcd started for a bad command line")

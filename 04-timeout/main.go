@@ -21,6 +21,7 @@ import (
 
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -71,23 +72,23 @@ func lockWorkUnlock(ctx context.Context, etcd *workshop.Etcd, ttl int, work time
 	return nil
 }
 
-func main() { workshop.Main(run) }
+func main() { cli.Main(run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := workshop.NewFlagSet("04-timeout", stderr)
+	fs := cli.NewFlagSet("04-timeout", stderr)
 	flags := workshop.EtcdFlags(fs)
-	ttl := workshop.Int(fs, "ttl", 60, 1, 600, "the session's lease in seconds, 60 in the article: how long a dead holder keeps the lock "+
+	ttl := cli.Int(fs, "ttl", 60, 1, 600, "the session's lease in seconds, 60 in the article: how long a dead holder keeps the lock "+
 		"(etcd raises a TTL below its minimum: 1 s embedded, 2 s for an etcd with default settings)")
-	work := workshop.Duration(fs, "work", 100*time.Second, 0, time.Hour, "how long the work holds the lock, 100s in the article")
+	work := cli.Duration(fs, "work", 100*time.Second, 0, time.Hour, "how long the work holds the lock, 100s in the article")
 	plain := fs.Bool("plain", false, "run only the article's program, for its two windows by hand; needs -endpoints")
-	if err := workshop.Parse(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if *plain && len(flags.EndpointList()) == 0 {
-		return workshop.BadValue(fs, "-plain needs -endpoints (or $%s): both windows must use one etcd, and without it each would start its own", workshop.EndpointsEnv)
+		return cli.BadValue(fs, "-plain needs -endpoints (or $%s): both windows must use one etcd, and without it each would start its own", workshop.EndpointsEnv)
 	}
 	if *plain {
-		// The article's Ctrl-C kills the program where it stands, lock held; workshop.Main would
+		// The article's Ctrl-C kills the program where it stands, lock held; cli.Main would
 		// catch it to clean up. SIGINT gets its default action back (SIGHUP, SIGTERM still clean up).
 		signal.Reset(os.Interrupt)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
 )
@@ -202,7 +203,7 @@ func TestPlainNeedsEndpoints(t *testing.T) {
 	t.Setenv(workshop.EndpointsEnv, "")
 	var stderr bytes.Buffer
 	err := run(context.Background(), []string{"-plain"}, &bytes.Buffer{}, &stderr)
-	var usage *workshop.UsageError
+	var usage *cli.UsageError
 	require.ErrorAs(t, err, &usage)
 	assert.Contains(t, stderr.String(), "-plain needs -endpoints")
 	assert.Contains(t, stderr.String(), "Usage of 04-timeout")

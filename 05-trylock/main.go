@@ -19,6 +19,7 @@ import (
 
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -84,21 +85,21 @@ func tryLock(ctx context.Context, etcd *workshop.Etcd, work time.Duration, stdou
 	return nil
 }
 
-func main() { workshop.Main(run) }
+func main() { cli.Main(run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := workshop.NewFlagSet("05-trylock", stderr)
+	fs := cli.NewFlagSet("05-trylock", stderr)
 	flags := workshop.EtcdFlags(fs)
 	plain := fs.Bool("plain", false, "run only the article's program, for its two windows by hand; needs -endpoints")
-	hold := workshop.Duration(fs, "hold", 30*time.Second, 0, time.Hour, "with -plain: how long the work holds the lock, 100s in the article")
-	if err := workshop.Parse(fs, args); err != nil {
+	hold := cli.Duration(fs, "hold", 30*time.Second, 0, time.Hour, "with -plain: how long the work holds the lock, 100s in the article")
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if *plain && len(flags.EndpointList()) == 0 {
-		return workshop.BadValue(fs, "-plain needs -endpoints (or $%s): both windows must use one etcd, and without it each would start its own", workshop.EndpointsEnv)
+		return cli.BadValue(fs, "-plain needs -endpoints (or $%s): both windows must use one etcd, and without it each would start its own", workshop.EndpointsEnv)
 	}
 	if !*plain && isSet(fs, "hold") {
-		return workshop.BadValue(fs, "-hold goes with -plain: in the one-command run, the first window holds the lock while the second tries it")
+		return cli.BadValue(fs, "-hold goes with -plain: in the one-command run, the first window holds the lock while the second tries it")
 	}
 	etcd, err := workshop.Connect(ctx, flags, stderr)
 	if err != nil {

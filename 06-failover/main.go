@@ -20,6 +20,7 @@ import (
 
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/cluster"
 	"etcd-lock-workshop/internal/compose"
 	"etcd-lock-workshop/internal/workshop"
@@ -160,17 +161,17 @@ type report struct {
 	recovered, finalCount int // critical sections once the members are back, and the counter
 }
 
-func main() { workshop.Main(run) }
+func main() { cli.Main(run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := workshop.NewFlagSet("06-failover", stderr)
+	fs := cli.NewFlagSet("06-failover", stderr)
 	flags := workshop.EtcdFlags(fs)
 	opt := options{work: func(ctx context.Context, c *Counter) error { return c.Incr(ctx) }}
-	workshop.IntVar(fs, &opt.workers, "workers", 5, 1, 100, "workers, each with its own session")
-	workshop.IntVar(fs, &opt.sections, "sections", 10, 1, 1000, "critical sections before the leader is stopped, and after")
-	workshop.DurationVar(fs, &opt.timeout, "lock-timeout", 2*time.Second, 100*time.Millisecond, time.Minute, "how long one lock attempt may wait")
+	cli.IntVar(fs, &opt.workers, "workers", 5, 1, 100, "workers, each with its own session")
+	cli.IntVar(fs, &opt.sections, "sections", 10, 1, 1000, "critical sections before the leader is stopped, and after")
+	cli.DurationVar(fs, &opt.timeout, "lock-timeout", 2*time.Second, 100*time.Millisecond, time.Minute, "how long one lock attempt may wait")
 	fs.StringVar(&opt.project, "project", compose.Project, "with -endpoints: the docker compose project whose members to stop")
-	if err := workshop.Parse(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	c, err := cluster.Connect(ctx, flags, opt.project, stderr)

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -60,12 +61,12 @@ const clientARole = "client-a"
 
 // runClientA is run in client A's process: its arguments come from startClientA.
 func runClientA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := workshop.NewFlagSet("07-fencing (client A)", stderr)
+	fs := cli.NewFlagSet("07-fencing (client A)", stderr)
 	flags := workshop.EtcdFlags(fs)
 	fence := fs.String("fence", "", "")
 	ttl := fs.Int("ttl", 0, "")
 	storage := fs.String("storage", "", "")
-	if err := workshop.Parse(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	etcd, err := workshop.Connect(ctx, flags, stderr)

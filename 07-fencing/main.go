@@ -20,6 +20,7 @@ import (
 	"strings"
 	"syscall"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/lockview"
 	"etcd-lock-workshop/internal/workshop"
 )
@@ -99,17 +100,17 @@ func (act *Act) play(ctx context.Context, stderr io.Writer) error {
 	return nil
 }
 
-func main() { workshop.Main(run) }
+func main() { cli.Main(run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if workshop.ChildRole() == clientARole {
 		return runClientA(ctx, args, stdout, stderr)
 	}
-	fs := workshop.NewFlagSet("07-fencing", stderr)
+	fs := cli.NewFlagSet("07-fencing", stderr)
 	flags := workshop.EtcdFlags(fs)
-	ttl := workshop.Int(fs, "ttl", 2, 1, 60, "lease TTL in seconds: how long a stalled holder keeps the lock (etcd's minimum: 1 embedded, 2 with default settings)")
-	only := workshop.Int(fs, "act", 0, 0, len(acts), "play only this act; 0 plays all three")
-	if err := workshop.Parse(fs, args); err != nil {
+	ttl := cli.Int(fs, "ttl", 2, 1, 60, "lease TTL in seconds: how long a stalled holder keeps the lock (etcd's minimum: 1 embedded, 2 with default settings)")
+	only := cli.Int(fs, "act", 0, 0, len(acts), "play only this act; 0 plays all three")
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	etcd, err := workshop.Connect(ctx, flags, stderr)

@@ -14,6 +14,7 @@ import (
 
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/lock"
 	"etcd-lock-workshop/internal/workshop"
 )
@@ -109,19 +110,19 @@ func handoffs(ctx context.Context, etcd *workshop.Etcd, newLock newLock, pfx str
 	return lat, nil
 }
 
-func main() { workshop.Main(run) }
+func main() { cli.Main(run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := workshop.NewFlagSet("08-handoff", stderr)
+	fs := cli.NewFlagSet("08-handoff", stderr)
 	flags := workshop.EtcdFlags(fs)
-	rounds := workshop.Int(fs, "rounds", 60, 1, 10000, "handoffs timed for each lock")
-	nWrites := workshop.Int(fs, "writes", 100, 1, 100000, "writes timed")
-	hold := workshop.Duration(fs, "hold", 10*time.Millisecond, time.Millisecond, time.Minute,
+	rounds := cli.Int(fs, "rounds", 60, 1, 10000, "handoffs timed for each lock")
+	nWrites := cli.Int(fs, "writes", 100, 1, 100000, "writes timed")
+	hold := cli.Duration(fs, "hold", 10*time.Millisecond, time.Millisecond, time.Minute,
 		"how long the waiter is queued before the holder lets go")
-	sessions := workshop.Int(fs, "sessions", 8, 2, 1000, "sessions contending for the lock in the throughput run")
-	duration := workshop.Duration(fs, "for", 3*time.Second, 100*time.Millisecond, time.Hour,
+	sessions := cli.Int(fs, "sessions", 8, 2, 1000, "sessions contending for the lock in the throughput run")
+	duration := cli.Duration(fs, "for", 3*time.Second, 100*time.Millisecond, time.Hour,
 		"how long each throughput run lasts")
-	if err := workshop.Parse(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	etcd, err := workshop.Connect(ctx, flags, stderr)

@@ -20,6 +20,7 @@ import (
 
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/lock"
 	"etcd-lock-workshop/internal/workshop"
 )
@@ -131,20 +132,20 @@ func (c *client) ret(e event) {
 	c.report(e)
 }
 
-func main() { workshop.Main(run) }
+func main() { cli.Main(run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if workshop.ChildRole() == victimRole {
 		return runVictim(ctx, args, stdout, stderr)
 	}
-	fs := workshop.NewFlagSet("09-check", stderr)
+	fs := cli.NewFlagSet("09-check", stderr)
 	flags := workshop.EtcdFlags(fs)
 	var b bench
-	workshop.IntVar(fs, &b.clients, "clients", 3, 2, 8, "clients per experiment, each with its own session")
-	workshop.DurationVar(fs, &b.duration, "duration", time.Second, 200*time.Millisecond, time.Minute,
+	cli.IntVar(fs, &b.clients, "clients", 3, 2, 8, "clients per experiment, each with its own session")
+	cli.DurationVar(fs, &b.duration, "duration", time.Second, 200*time.Millisecond, time.Minute,
 		"how long the clients work in each experiment (a fault adds its own time)")
-	workshop.IntVar(fs, &b.ttl, "ttl", 1, 1, 10, "the sessions' lease TTL in seconds: how long a paused holder keeps the lock")
-	seed := workshop.Int(fs, "seed", 1, 0, 1<<30, "seed of every random choice (when the victim stalls, the clients' waits between sections): the same seed, the same choices")
+	cli.IntVar(fs, &b.ttl, "ttl", 1, 1, 10, "the sessions' lease TTL in seconds: how long a paused holder keeps the lock")
+	seed := cli.Int(fs, "seed", 1, 0, 1<<30, "seed of every random choice (when the victim stalls, the clients' waits between sections): the same seed, the same choices")
 	out := fs.String("out", "", "folder for the pictures of illegal histories (default: a new temp folder, kept)")
 	only := fs.String("only", "", "run only this experiment, such as mutex/none/pause")
 	locks := fs.String("locks", "mutex,lock", "locks to try: mutex (etcd's concurrency.Mutex), lock (the workshop's internal/lock)")
@@ -152,15 +153,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	faults := fs.String("nemeses", strings.ReplaceAll(nemesisNames(), " ", ""), "faults to inject: none; pause (SIGSTOP a holder past its TTL); "+
 		"kill (SIGKILL a holder); leader (crash etcd's leader); partition (cut the leader off, with a holder attached to it alone); "+
 		"slow (delay the leader's messages by -delay)")
-	workshop.DurationVar(fs, &b.slowDelay, "delay", 50*time.Millisecond, time.Millisecond, 10*time.Second,
+	cli.DurationVar(fs, &b.slowDelay, "delay", 50*time.Millisecond, time.Millisecond, 10*time.Second,
 		"the slow nemesis: how late the leader's messages reach the other members (± a third)")
 	project := fs.String("project", defaultProject, "with -endpoints: the docker compose project whose members the leader crash stops")
-	if err := workshop.Parse(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	series, err := plan(*locks, *fences, *faults, *only)
 	if err != nil {
-		return workshop.BadValue(fs, "%v", err)
+		return cli.BadValue(fs, "%v", err)
 	}
 	b.seed, b.stdout, b.stderr = uint64(*seed), stdout, stderr
 	b.startVictim = startVictimProcess

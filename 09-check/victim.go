@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -56,7 +57,7 @@ func (a victimArgs) flags(e *workshop.Etcd) []string {
 // experiment is over (or -until passes), stalling after the read of its
 // first section past -stall-at until SIGCONT comes.
 func runVictim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := workshop.NewFlagSet("09-check victim", stderr)
+	fs := cli.NewFlagSet("09-check victim", stderr)
 	flags := workshop.EtcdFlags(fs)
 	var a victimArgs
 	fs.StringVar(&a.kind, "lock", "mutex", "")
@@ -67,7 +68,7 @@ func runVictim(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.Uint64Var(&a.seed, "seed", 1, "")
 	stallAt := fs.Int64("stall-at", 0, "")
 	until := fs.Int64("until", 0, "")
-	if err := workshop.Parse(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	a.stallAt, a.until = time.Unix(0, *stallAt), time.Unix(0, *until)

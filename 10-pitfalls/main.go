@@ -12,6 +12,7 @@ import (
 	"io"
 	"time"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -65,12 +66,12 @@ var pitfalls = []Pitfall{
 	},
 }
 
-func main() { workshop.Main(run) }
+func main() { cli.Main(run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := workshop.NewFlagSet("10-pitfalls", stderr)
+	fs := cli.NewFlagSet("10-pitfalls", stderr)
 	flags := workshop.EtcdFlags(fs)
-	wait := workshop.Duration(fs, "wait", 3*time.Second, time.Second, time.Minute,
+	wait := cli.Duration(fs, "wait", 3*time.Second, time.Second, time.Minute,
 		"how long a pitfall shows a call stuck before it moves on (no-deadline, expired-while-waiting)")
 	chosen, err := parseArgs(fs, args)
 	if err != nil {

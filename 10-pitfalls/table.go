@@ -10,7 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"etcd-lock-workshop/internal/workshop"
+	"etcd-lock-workshop/internal/cli"
 )
 
 // Shown is a pitfall and what its two programs did.
@@ -29,7 +29,7 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]Pitfall, error) {
 			if err == flag.ErrHelp {
 				return nil, err
 			}
-			return nil, &workshop.UsageError{Err: err}
+			return nil, &cli.UsageError{Err: err}
 		}
 		if fs.NArg() == 0 {
 			break
@@ -43,7 +43,7 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]Pitfall, error) {
 	for _, name := range names {
 		pitfall, ok := byName(name)
 		if !ok {
-			return nil, workshop.BadValue(fs, "unknown pitfall %q", name)
+			return nil, cli.BadValue(fs, "unknown pitfall %q", name)
 		}
 		chosen = append(chosen, pitfall)
 	}

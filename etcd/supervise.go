@@ -18,6 +18,7 @@ import (
 	"strings"
 	"syscall"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -195,14 +196,8 @@ func shown(dir string) string {
 }
 
 func signalName(sig syscall.Signal) string {
-	switch sig {
-	case syscall.SIGINT:
-		return "Ctrl-C (SIGINT)"
-	case syscall.SIGTERM:
-		return "SIGTERM"
-	case syscall.SIGKILL:
-		return "SIGKILL"
-	default:
-		return sig.String()
+	if name, ok := cli.SignalName[sig]; ok {
+		return name
 	}
+	return sig.String()
 }

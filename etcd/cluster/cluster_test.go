@@ -22,6 +22,7 @@ import (
 	"go.etcd.io/etcd/api/v3/version"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/compose"
 	"etcd-lock-workshop/internal/workshop"
 )
@@ -88,7 +89,7 @@ func TestComposeNeedsUpFirst(t *testing.T) {
 func TestUsage(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), nil, &stdout, &stderr)
-	var usage *usageError
+	var usage *cli.UsageError
 	assert.ErrorAs(t, err, &usage)
 	assert.Contains(t, stderr.String(), "usage: go run ./etcd/cluster")
 }

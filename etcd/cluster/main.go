@@ -9,78 +9,37 @@
 // It uses `docker compose` where the plugin is installed, else `docker-compose`.
 // After the first up, docker compose typed by hand works too (up writes .env).
 //
-// It imports no etcd package but the version, so that `go run` compiles it in
-// seconds on a cold machine: up builds etcd itself, and says so as it goes.
+// It imports no etcd package but the version (internal/cli is free of etcd
+// too), so that `go run` compiles it in seconds on a cold machine: up builds
+// etcd itself, and says so as it goes.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/compose"
 )
 
-func main() {
-	// Ctrl-C, SIGTERM or a closed terminal cancel ctx: up removes what it
-	// started, and every docker command it runs gets the interrupt.
-	ctx, cancel := context.WithCancel(context.Background())
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	stopped := make(chan syscall.Signal, 1)
-	go func() {
-		sig := <-signals
-		stopped <- sig.(syscall.Signal)
-		cancel()
-	}()
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	signal.Stop(signals)
-	select {
-	case sig := <-stopped:
-		fmt.Fprintf(os.Stderr, "cluster: stopped by %s\n", signalNames[sig])
-		os.Exit(128 + int(sig))
-	default:
-	}
-	var usage *usageError
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-	case errors.As(err, &usage):
-		os.Exit(2)
-	default:
-		fmt.Fprintln(os.Stderr, "error:", err)
-		os.Exit(1)
-	}
-}
-
-var signalNames = map[syscall.Signal]string{
-	syscall.SIGINT: "Ctrl-C (SIGINT)", syscall.SIGTERM: "SIGTERM", syscall.SIGHUP: "SIGHUP (terminal closed)",
-}
-
-// usageError is a bad command line; the usage has already been printed.
-type usageError struct{ err error }
-
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
+func main() { cli.Main(run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("cluster", stderr)
 	project := fs.String("project", compose.Project, "docker compose project name")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: go run ./etcd/cluster [-project name] up|down|<docker compose command>")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return &usageError{err}
+		return &cli.UsageError{Err: err}
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
-		return &usageError{errors.New("no command")}
+		return &cli.UsageError{Err: errors.New("no command")}
 	}
 	c, err := compose.New(*project)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"etcd-lock-workshop/internal/cli"
 	"fmt"
 	"io"
 	"os"
@@ -25,9 +26,9 @@ const childGrace = 10 * time.Second
 // RunIfChild runs the chapter and exits when this process was started by
 // Command or StartChild; otherwise it returns. A chapter's TestMain calls it
 // first, so that the test binary can play the chapter in a subprocess.
-func RunIfChild(run RunFunc) {
+func RunIfChild(run cli.RunFunc) {
 	if ChildRole() != "" {
-		Main(run)
+		cli.Main(run)
 	}
 }
 

@@ -2,12 +2,11 @@ package workshop
 
 import (
 	"errors"
+	"etcd-lock-workshop/internal/cli"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -17,12 +16,6 @@ import (
 // ETCD_* name would be read by etcd's server as one of its flags.
 const EndpointsEnv = "ETCDCTL_ENDPOINTS"
 
-// UsageError is a bad command line; the usage has already been printed.
-type UsageError struct{ Err error }
-
-func (e *UsageError) Error() string { return e.Err.Error() }
-func (e *UsageError) Unwrap() error { return e.Err }
-
 // Flags are the options of every etcd chapter: which etcd, and how long to wait for it.
 type Flags struct {
 	Endpoints   string
@@ -30,20 +23,12 @@ type Flags struct {
 	env         string // $ETCDCTL_ENDPOINTS, the default of -endpoints
 }
 
-// NewFlagSet returns a flag set that reports errors instead of exiting,
-// so a chapter's run can be called from a test.
-func NewFlagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
 // EtcdFlags registers -endpoints and -dial-timeout on fs.
 func EtcdFlags(fs *flag.FlagSet) *Flags {
 	f := &Flags{Endpoints: os.Getenv(EndpointsEnv), env: os.Getenv(EndpointsEnv)}
 	fs.Var((*endpointsValue)(&f.Endpoints), "endpoints",
 		"comma-separated client `URLs` of an etcd that is already running (default: $"+EndpointsEnv+", else an embedded etcd)")
-	DurationVar(fs, &f.DialTimeout, "dial-timeout", 5*time.Second, 100*time.Millisecond, time.Hour,
+	cli.DurationVar(fs, &f.DialTimeout, "dial-timeout", 5*time.Second, 100*time.Millisecond, time.Hour,
 		"how long to wait for etcd to answer before giving up")
 	return f
 }
@@ -102,103 +87,4 @@ func (f *Flags) EndpointList() []string {
 		}
 	}
 	return list
-}
-
-// Parse parses args; a bad flag or a stray argument is a *UsageError.
-func Parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return &UsageError{err}
-	}
-	if fs.NArg() > 0 {
-		return BadValue(fs, "unexpected argument %q", fs.Arg(0))
-	}
-	return nil
-}
-
-// BadValue reports a command line that parses but makes no sense (two flags
-// that do not go together, say) as the flag package reports a bad flag: the
-// message, the usage, and a *UsageError (exit status 2).
-func BadValue(fs *flag.FlagSet, format string, args ...any) error {
-	err := fmt.Errorf(format, args...)
-	fmt.Fprintln(fs.Output(), err)
-	fs.Usage()
-	return &UsageError{err}
-}
-
-// Int defines an int flag that accepts only values from lo to hi: any other
-// is a bad flag, with the usage and exit status 2.
-func Int(fs *flag.FlagSet, name string, value, lo, hi int, usage string) *int {
-	p := new(int)
-	IntVar(fs, p, name, value, lo, hi, usage)
-	return p
-}
-
-// IntVar is Int, storing the value in *p.
-func IntVar(fs *flag.FlagSet, p *int, name string, value, lo, hi int, usage string) {
-	*p = value
-	fs.Var(&ranged[int]{p, lo, hi, "not a whole number", strconv.Atoi}, name, fmt.Sprintf("%s (an `int` from %d to %d)", usage, lo, hi))
-}
-
-// Duration defines a duration flag that accepts only values from lo to hi.
-func Duration(fs *flag.FlagSet, name string, value, lo, hi time.Duration, usage string) *time.Duration {
-	p := new(time.Duration)
-	DurationVar(fs, p, name, value, lo, hi, usage)
-	return p
-}
-
-// DurationVar is Duration, storing the value in *p.
-func DurationVar(fs *flag.FlagSet, p *time.Duration, name string, value, lo, hi time.Duration, usage string) {
-	*p = value
-	fs.Var(&ranged[time.Duration]{p, lo, hi, "not a duration such as 500ms, 2s or 1m", time.ParseDuration},
-		name, fmt.Sprintf("%s (a `duration` from %s to %s)", usage, short(lo), short(hi)))
-}
-
-// ranged is a flag.Value that refuses what does not parse or is out of range.
-type ranged[T int | time.Duration] struct {
-	p      *T
-	lo, hi T
-	what   string // said when the value does not parse
-	parse  func(string) (T, error)
-}
-
-func (r *ranged[T]) String() string {
-	var v T
-	if r != nil && r.p != nil { // else the flag package's zero value, for -help
-		v = *r.p
-	}
-	return show(v)
-}
-
-func show[T int | time.Duration](v T) string {
-	if d, ok := any(v).(time.Duration); ok {
-		return short(d)
-	}
-	return fmt.Sprint(v)
-}
-
-func (r *ranged[T]) Set(s string) error {
-	v, err := r.parse(s)
-	if err != nil {
-		return errors.New(r.what)
-	}
-	if v < r.lo || v > r.hi {
-		return fmt.Errorf("must be %v to %v", show(r.lo), show(r.hi))
-	}
-	*r.p = v
-	return nil
-}
-
-// short formats a duration as a learner would write it: 1h, not 1h0m0s.
-func short(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
 )
@@ -24,9 +25,9 @@ func TestMain(m *testing.M) { workshoptest.Main(m, holdEtcd) }
 // holdEtcd is a chapter in miniature: it starts an embedded etcd, says where
 // its data is, and waits for the end. A test plays it in a child process.
 func holdEtcd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := workshop.NewFlagSet("hold", stderr)
+	fs := cli.NewFlagSet("hold", stderr)
 	flags := workshop.EtcdFlags(fs)
-	if err := workshop.Parse(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	etcd, err := workshop.Connect(ctx, flags, stderr)

@@ -1,13 +1,12 @@
 package workshop
 
 import (
-	"errors"
+	"etcd-lock-workshop/internal/cli"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // tempPrefix starts the name of every temp dir the workshop makes.
@@ -26,7 +25,7 @@ func TempDir(kind string) (string, error) {
 func removeStale() {
 	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), tempPrefix+"*-pid*-*"))
 	for _, dir := range dirs {
-		if pid := ownerPid(filepath.Base(dir)); pid > 0 && !alive(pid) {
+		if pid := ownerPid(filepath.Base(dir)); pid > 0 && !cli.Alive(pid) {
 			os.RemoveAll(dir)
 		}
 	}
@@ -44,10 +43,4 @@ func ownerPid(name string) int {
 		return 0
 	}
 	return pid
-}
-
-// alive reports whether a process with this id exists (EPERM: it does, but is not ours).
-func alive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
 )
@@ -42,27 +43,27 @@ func TestConnectSaysWhichEtcd(t *testing.T) {
 
 func TestEndpointsFromTheEnvironment(t *testing.T) {
 	t.Setenv(workshop.EndpointsEnv, "http://a:1, http://b:2")
-	fs := workshop.NewFlagSet("x", &bytes.Buffer{})
+	fs := cli.NewFlagSet("x", &bytes.Buffer{})
 	f := workshop.EtcdFlags(fs)
-	require.NoError(t, workshop.Parse(fs, nil))
+	require.NoError(t, cli.Parse(fs, nil))
 	assert.Equal(t, []string{"http://a:1", "http://b:2"}, f.EndpointList())
 
-	require.NoError(t, workshop.Parse(fs, []string{"-endpoints", "http://c:3"}))
+	require.NoError(t, cli.Parse(fs, []string{"-endpoints", "http://c:3"}))
 	assert.Equal(t, []string{"http://c:3"}, f.EndpointList(), "the flag wins over the environment")
 }
 
 func TestBadCommandLinesExit2(t *testing.T) {
 	for _, args := range [][]string{{"-nope"}, {"stray"}, {"-dial-timeout", "soon"}} {
 		var stderr bytes.Buffer
-		fs := workshop.NewFlagSet("x", &stderr)
+		fs := cli.NewFlagSet("x", &stderr)
 		workshop.EtcdFlags(fs)
-		err := workshop.Parse(fs, args)
-		assert.Equal(t, 2, workshop.ExitCode(err, &stderr), "%v", args)
+		err := cli.Parse(fs, args)
+		assert.Equal(t, 2, cli.ExitCode(err, &stderr), "%v", args)
 		assert.Contains(t, stderr.String(), "Usage of x", "%v", args)
 	}
-	fs := workshop.NewFlagSet("x", &bytes.Buffer{})
-	assert.ErrorIs(t, workshop.Parse(fs, []string{"-h"}), flag.ErrHelp)
-	assert.Equal(t, 0, workshop.ExitCode(flag.ErrHelp, &bytes.Buffer{}))
+	fs := cli.NewFlagSet("x", &bytes.Buffer{})
+	assert.ErrorIs(t, cli.Parse(fs, []string{"-h"}), flag.ErrHelp)
+	assert.Equal(t, 0, cli.ExitCode(flag.ErrHelp, &bytes.Buffer{}))
 }
 
 // Locker.Lock panics when etcd fails; CatchLockerPanic must turn that into an error.
@@ -90,19 +91,19 @@ func TestRangedFlags(t *testing.T) {
 		{"-dial-timeout", "0"},
 	} {
 		var stderr bytes.Buffer
-		fs := workshop.NewFlagSet("x", &stderr)
+		fs := cli.NewFlagSet("x", &stderr)
 		workshop.EtcdFlags(fs)
-		workshop.Int(fs, "n", 10, 1, 100, "how many")
-		workshop.Duration(fs, "d", time.Second, time.Millisecond, time.Hour, "how long")
-		err := workshop.Parse(fs, args)
-		assert.Equal(t, 2, workshop.ExitCode(err, &stderr), "%v", args)
+		cli.Int(fs, "n", 10, 1, 100, "how many")
+		cli.Duration(fs, "d", time.Second, time.Millisecond, time.Hour, "how long")
+		err := cli.Parse(fs, args)
+		assert.Equal(t, 2, cli.ExitCode(err, &stderr), "%v", args)
 		assert.Contains(t, stderr.String(), "invalid value", "%v", args)
 		assert.Contains(t, stderr.String(), "Usage of x", "%v", args)
 	}
-	fs := workshop.NewFlagSet("x", &bytes.Buffer{})
-	n := workshop.Int(fs, "n", 10, 1, 100, "how many")
-	d := workshop.Duration(fs, "d", time.Second, time.Millisecond, time.Hour, "how long")
-	require.NoError(t, workshop.Parse(fs, []string{"-n", "100", "-d", "1ms"}))
+	fs := cli.NewFlagSet("x", &bytes.Buffer{})
+	n := cli.Int(fs, "n", 10, 1, 100, "how many")
+	d := cli.Duration(fs, "d", time.Second, time.Millisecond, time.Hour, "how long")
+	require.NoError(t, cli.Parse(fs, []string{"-n", "100", "-d", "1ms"}))
 	assert.Equal(t, 100, *n)
 	assert.Equal(t, time.Millisecond, *d)
 }
@@ -111,21 +112,21 @@ func TestRangedFlags(t *testing.T) {
 func TestEndpointsMustBeURLs(t *testing.T) {
 	for _, bad := range []string{"foo", ",", "ftp://127.0.0.1:2379", "http://127.0.0.1"} {
 		var stderr bytes.Buffer
-		fs := workshop.NewFlagSet("x", &stderr)
+		fs := cli.NewFlagSet("x", &stderr)
 		workshop.EtcdFlags(fs)
-		err := workshop.Parse(fs, []string{"-endpoints", bad})
-		assert.Equal(t, 2, workshop.ExitCode(err, &stderr), "%q", bad)
+		err := cli.Parse(fs, []string{"-endpoints", bad})
+		assert.Equal(t, 2, cli.ExitCode(err, &stderr), "%q", bad)
 		assert.Contains(t, stderr.String(), "invalid value", "%q", bad)
 	}
 	for _, good := range []string{"http://127.0.0.1:2379", "127.0.0.1:2379,https://etcd1:2379/", "localhost:1"} {
-		fs := workshop.NewFlagSet("x", &bytes.Buffer{})
+		fs := cli.NewFlagSet("x", &bytes.Buffer{})
 		workshop.EtcdFlags(fs)
-		assert.NoError(t, workshop.Parse(fs, []string{"-endpoints", good}), "%q", good)
+		assert.NoError(t, cli.Parse(fs, []string{"-endpoints", good}), "%q", good)
 	}
 	t.Setenv(workshop.EndpointsEnv, "foo")
-	fs := workshop.NewFlagSet("x", &bytes.Buffer{})
+	fs := cli.NewFlagSet("x", &bytes.Buffer{})
 	f := workshop.EtcdFlags(fs)
-	require.NoError(t, workshop.Parse(fs, nil))
+	require.NoError(t, cli.Parse(fs, nil))
 	_, err := workshop.Connect(context.Background(), f, &bytes.Buffer{})
 	assert.ErrorContains(t, err, `$ETCDCTL_ENDPOINTS: "foo" is not a URL`)
 }
@@ -134,9 +135,9 @@ func TestEndpointsMustBeURLs(t *testing.T) {
 func TestEndpointsFromTheEnvironmentAreNamed(t *testing.T) {
 	dead := workshoptest.Blackhole(t)
 	t.Setenv(workshop.EndpointsEnv, dead)
-	fs := workshop.NewFlagSet("x", &bytes.Buffer{})
+	fs := cli.NewFlagSet("x", &bytes.Buffer{})
 	f := workshop.EtcdFlags(fs)
-	require.NoError(t, workshop.Parse(fs, []string{"-dial-timeout", "200ms"}))
+	require.NoError(t, cli.Parse(fs, []string{"-dial-timeout", "200ms"}))
 	_, err := workshop.Connect(context.Background(), f, &bytes.Buffer{})
 	assert.ErrorContains(t, err, "cannot reach etcd at "+dead)
 	assert.ErrorContains(t, err, "these endpoints are $ETCDCTL_ENDPOINTS's: unset it")
@@ -144,9 +145,9 @@ func TestEndpointsFromTheEnvironmentAreNamed(t *testing.T) {
 	etcd := workshoptest.Etcd(t)
 	t.Setenv(workshop.EndpointsEnv, etcd.Endpoints[0])
 	var stderr bytes.Buffer
-	fs = workshop.NewFlagSet("x", &bytes.Buffer{})
+	fs = cli.NewFlagSet("x", &bytes.Buffer{})
 	f = workshop.EtcdFlags(fs)
-	require.NoError(t, workshop.Parse(fs, nil))
+	require.NoError(t, cli.Parse(fs, nil))
 	external, err := workshop.Connect(context.Background(), f, &stderr)
 	require.NoError(t, err)
 	external.Close()

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -14,7 +15,7 @@ import (
 // with a learner's $ETCDCTL_ENDPOINTS ignored (every test picks its etcd
 // itself, and the children inherit the cleared variable), and then fails if a
 // temp dir of this process is left behind.
-func Main(m *testing.M, run workshop.RunFunc) {
+func Main(m *testing.M, run cli.RunFunc) {
 	workshop.RunIfChild(run)
 	os.Unsetenv(workshop.EndpointsEnv)
 	code := m.Run()

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"etcd-lock-workshop/internal/workshop"
+	"etcd-lock-workshop/internal/cli"
 )
 
 var update = flag.Bool("update", false, "rewrite the READMEs' output blocks from a real run")
@@ -55,7 +55,7 @@ type block struct {
 // have replaced what varies. A line "..." in a block stands for any number of
 // lines. An unmarked block must hold commands only, so that no output goes
 // unchecked. go test -update rewrites the blocks from the run.
-func CheckREADMEs(t *testing.T, run workshop.RunFunc, rules ...Rule) {
+func CheckREADMEs(t *testing.T, run cli.RunFunc, rules ...Rule) {
 	files, _ := filepath.Glob("README*.md")
 	var marked []block
 	for _, file := range files {

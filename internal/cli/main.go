@@ -1,18 +1,9 @@
-// Package workshop is the plumbing every etcd chapter shares, so that a
-// chapter's main.go can show the article's program and little else:
-//
-//   - main.go: Main runs a chapter's run function as a command: signals, exit statuses;
-//   - flags.go: flags that check their values, -endpoints and -dial-timeout;
-//   - etcd.go, embedded.go, tempdir.go: the etcd a chapter talks to (embedded, or
-//     external with -endpoints) and a client whose requests have deadlines;
-//   - session.go: sessions whose leases are granted and revoked with deadlines;
-//   - locker.go: etcd's Locker panics; CatchLockerPanic makes that an error;
-//   - child.go: the same program in a second process, for a holder to kill or freeze;
-//   - print.go: the article's output format, live lines for countdowns.
-//
-// A new chapter is a folder NN-name with main.go (main calls Main(run)),
-// main_test.go and README.md; it may use anything here.
-package workshop
+// Package cli runs a program as a command: Ctrl-C and the other signals that
+// stop it cancel its context, so that it can clean up; bad command lines get
+// the usage and exit status 2; flags check their values. It imports no etcd
+// package: every chapter uses it, and so does etcd/cluster, which builds in
+// seconds because of that.
+package cli
 
 import (
 	"context"
@@ -26,15 +17,16 @@ import (
 	"syscall"
 )
 
-// RunFunc is a chapter's program, testable in-process:
+// RunFunc is a program, testable in-process:
 // it gets its arguments and writers instead of reaching for os.Args and os.Stdout.
 type RunFunc func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
-// stopSignals end a chapter cleanly, as Ctrl-C does: its leases revoked, its
-// child processes reaped, its temp dirs removed. SIGHUP is a closed terminal.
+// stopSignals end a program cleanly, as Ctrl-C does: a chapter revokes its
+// leases, reaps its child processes, removes its temp dirs. SIGHUP is a
+// closed terminal.
 var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
 
-// Main runs a chapter as a command and exits with its status: 0 on success,
+// Main runs a program as a command and exits with its status: 0 on success,
 // 2 on a bad command line (usage already printed), 1 on any other error, and
 // 128 + the signal's number when a signal (or a closed output pipe) stopped
 // it, as a shell reports.
@@ -64,7 +56,7 @@ func Main(run RunFunc) {
 	signal.Stop(signals)
 	switch sig, _ := got.(syscall.Signal); {
 	case sig != 0:
-		fmt.Fprintf(os.Stderr, "stopped by %s: cleaned up and exited\n", signalName[sig])
+		fmt.Fprintf(os.Stderr, "stopped by %s: cleaned up and exited\n", SignalName[sig])
 		os.Exit(128 + int(sig))
 	case stdout.closed.Load() || stderr.closed.Load():
 		os.Exit(128 + int(syscall.SIGPIPE)) // nobody reads a closed pipe: no message
@@ -92,7 +84,8 @@ func (p *pipeWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-var signalName = map[syscall.Signal]string{
+// SignalName is how a learner knows each signal that stops a program.
+var SignalName = map[syscall.Signal]string{
 	syscall.SIGINT: "Ctrl-C (SIGINT)", syscall.SIGHUP: "SIGHUP (terminal closed)", syscall.SIGTERM: "SIGTERM",
 }
 

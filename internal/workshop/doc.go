@@ -1,0 +1,15 @@
+// Package workshop is the plumbing every etcd chapter shares, so that a
+// chapter's main.go can show the article's program and little else:
+//
+//   - flags.go: -endpoints and -dial-timeout (the command line's plumbing,
+//     Main and flags that check their values, is internal/cli);
+//   - etcd.go, embedded.go, tempdir.go: the etcd a chapter talks to (embedded, or
+//     external with -endpoints) and a client whose requests have deadlines;
+//   - session.go: sessions whose leases are granted and revoked with deadlines;
+//   - locker.go: etcd's Locker panics; CatchLockerPanic makes that an error;
+//   - child.go: the same program in a second process, for a holder to kill or freeze;
+//   - print.go: the article's output format, live lines for countdowns.
+//
+// A new chapter is a folder NN-name with main.go (main calls cli.Main(run)),
+// main_test.go and README.md; it may use anything here.
+package workshop
