@@ -240,16 +240,6 @@ func TestLockHeldByAnotherProgram(t *testing.T) {
 	assert.Empty(t, stdout.String(), "no holder started")
 }
 
-// A child that fails is reported by its own error line, not by a guess.
-func TestLastError(t *testing.T) {
-	for in, want := range map[string]string{
-		"child 42 exited before printing \"locked...\": exit status 1 etcd: external etcd at http://x\nerror: grant a 2s lease: etcdserver: too many requests": "grant a 2s lease: etcdserver: too many requests",
-		`child 42 did not print "locked..." within 30s`: `child 42 did not print "locked..." within 30s`,
-	} {
-		assert.Equal(t, want, lastError(fmt.Errorf("%s", in)))
-	}
-}
-
 // The README's output blocks, from real runs.
 func TestREADME(t *testing.T) {
 	t.Parallel()

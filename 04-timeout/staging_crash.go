@@ -98,7 +98,7 @@ func startHolder(ctx context.Context, etcd *workshop.Etcd, ttl int, stdout io.Wr
 	line, err := h.WaitFor("locked...", h.out, 30*time.Second)
 	if err != nil {
 		h.Stop()
-		return nil, fmt.Errorf("the holder (pid %d) did not take %s: %s", h.Pid(), lockName, lastError(err))
+		return nil, fmt.Errorf("the holder (pid %d) did not take %s: %w", h.Pid(), lockName, err)
 	}
 	fmt.Fprintln(h.out, line)
 	if err := h.readLease(ctx, etcd); err != nil {
@@ -127,18 +127,6 @@ func (h *holder) readLease(ctx context.Context, etcd *workshop.Etcd) error {
 	}
 	h.ttl = int(resp.GrantedTTL)
 	return nil
-}
-
-// lastError is the line that says what failed in a child's error: its own
-// "error: ..." line when it printed one, not the whole of its stderr.
-func lastError(err error) string {
-	lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		if msg, ok := strings.CutPrefix(lines[i], "error: "); ok {
-			return msg
-		}
-	}
-	return lines[0]
 }
 
 // countDown shows on stderr how long the dead holder's lease has left, as etcd

@@ -118,16 +118,6 @@ func TestExitStatus(t *testing.T) {
 	)
 }
 
-// A child that fails is reported by its own error line, not by a guess.
-func TestLastError(t *testing.T) {
-	for in, want := range map[string]string{
-		"child 42 exited before printing \"lock failed\": exit status 1 etcd: external etcd at http://x\nerror: TryLock /my-test-lock: context deadline exceeded": "TryLock /my-test-lock: context deadline exceeded",
-		`child 42 did not print "lock failed" within 30s`: `child 42 did not print "lock failed" within 30s`,
-	} {
-		assert.Equal(t, want, lastError(fmt.Errorf("%s", in)))
-	}
-}
-
 // The README's output blocks, from real runs.
 func TestREADME(t *testing.T) {
 	t.Parallel()

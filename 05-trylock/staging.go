@@ -51,25 +51,13 @@ func window2(ctx context.Context, etcd *workshop.Etcd, stdout, stderr io.Writer,
 	// Generous: a process start and a connection, maybe under -race on a busy machine.
 	line, err := child.WaitFor(want, out, 30*time.Second)
 	if err != nil {
-		return fmt.Errorf("window 2 (pid %d): %s", child.Pid(), lastError(err))
+		return fmt.Errorf("window 2 (pid %d): %w", child.Pid(), err)
 	}
 	fmt.Fprintln(out, line)
 	if err := child.Wait(); err != nil {
 		return fmt.Errorf("window 2 (pid %d): %w", child.Pid(), err)
 	}
 	return nil
-}
-
-// lastError is the line that says what failed in a child's error: its own
-// "error: ..." line when it printed one, not the whole of its stderr.
-func lastError(err error) string {
-	lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		if msg, ok := strings.CutPrefix(lines[i], "error: "); ok {
-			return msg
-		}
-	}
-	return lines[0]
 }
 
 // window is the stdout of the article's program as the staging watches it,

@@ -20,8 +20,11 @@ import (
 //     may have expired only from its keepalive, which gives up TTL after the
 //     last answer it got, checked once a second. So Lost can close up to
 //     about a second (plus the network's delay) after etcd expired the lease,
-//     and another session may hold the lock meanwhile. Fence your writes
-//     (IsOwner, Revision) rather than rely on Lost alone.
+//     and another session may hold the lock meanwhile. Before the session's
+//     first keepalive has been answered (it is sent within half a second),
+//     etcd's client gives it 5 s instead of the TTL: a cut in that first
+//     moment is learned up to 5 s late. Fence your writes (IsOwner,
+//     Revision) rather than rely on Lost alone.
 //
 // A compaction or a broken connection is no loss: Lost reads the key again
 // and watches anew. Its watch requires a leader, so a member cut off from

@@ -181,10 +181,22 @@ func TestLostClosesWhenTheLeaseExpiresOutOfReach(t *testing.T) {
 	r := newRelay(t, strings.TrimPrefix(etcd.Endpoints[0], "http://"))
 	c := newSpy(t, etcd, r.URL())
 	const ttl = 1 // seconds: the embedded etcd's minimum
-	m := lock.NewMutex(c.session(t, ttl), "/expire-out-of-reach")
+	s := c.session(t, ttl)
+	m := lock.NewMutex(s, "/expire-out-of-reach")
 	require.NoError(t, m.Lock(ctx))
 	lost := m.Lost()
 	deleted := etcd.Client.Watch(ctx, m.Key(), clientv3.WithFilterPut())
+	// Until the first keepalive is answered, etcd's client gives the lease 5 s,
+	// not its TTL (see Lost's doc): cut only once an answer has come.
+	kctx, stopKeepalive := context.WithCancel(ctx)
+	answers, err := c.Client.KeepAlive(kctx, s.Lease())
+	require.NoError(t, err)
+	select {
+	case <-answers:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no keepalive answered within 10s")
+	}
+	stopKeepalive()
 
 	r.Cut()
 	start := time.Now()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"etcd-lock-workshop/internal/cli"
 	"fmt"
 	"io"
@@ -127,7 +128,7 @@ func (c *Child) WaitFor(want string, w io.Writer, timeout time.Duration) (string
 		case line, ok := <-c.lines:
 			if !ok {
 				<-c.done
-				return "", fmt.Errorf("child %d exited before printing %q: %v %s", c.Pid(), want, c.err, strings.TrimSpace(c.stderr.String()))
+				return "", c.exitError(want)
 			}
 			if strings.Contains(line, want) {
 				return line, nil
@@ -139,6 +140,18 @@ func (c *Child) WaitFor(want string, w io.Writer, timeout time.Duration) (string
 			return "", fmt.Errorf("child %d did not print %q within %s", c.Pid(), want, timeout)
 		}
 	}
+}
+
+// exitError says in one line why the child ended before printing want: its
+// own "error: ..." line when it printed one, else how it ended.
+func (c *Child) exitError(want string) error {
+	lines := strings.Split(strings.TrimSpace(c.stderr.String()), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if msg, ok := strings.CutPrefix(lines[i], "error: "); ok {
+			return errors.New(msg)
+		}
+	}
+	return fmt.Errorf("child %d exited before printing %q: %v", c.Pid(), want, c.err)
 }
 
 // Signal sends sig (SIGSTOP, SIGCONT...) to the child.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -105,4 +106,17 @@ func TestStaleDirsOfDeadProcessesAreRemoved(t *testing.T) {
 	defer os.RemoveAll(mine)
 	assert.NoDirExists(t, stale, "the dead process's dir")
 	assert.DirExists(t, mine)
+}
+
+// A child that fails before printing what WaitFor waits for: the error is its
+// own one line, not its whole stderr.
+func TestChildErrorIsItsOwnLine(t *testing.T) {
+	dead := workshoptest.Blackhole(t)
+	child, err := workshop.StartChild(context.Background(), "-endpoints", dead, "-dial-timeout", "200ms")
+	require.NoError(t, err)
+	defer child.Stop()
+	_, err = child.WaitFor("ready", nil, time.Minute)
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), "cannot reach etcd at "+dead+" within 200ms"), err.Error())
+	assert.NotContains(t, err.Error(), "\n")
 }
