@@ -143,11 +143,12 @@ func TestLostStaysOpenWhenItsWatchResumesAfterACompaction(t *testing.T) {
 	m := lock.NewMutex(c.session(t, 60), "/compact-resume")
 	require.NoError(t, m.Lock(ctx))
 	lost := m.Lost()
-	select { // Lost's watch is in place
+	select { // Lost's watch is in place (it asks etcd to say so: WithCreatedNotify)
 	case <-c.created:
 	case <-lost:
 		t.Fatal("Lost closed while the lock is held")
-	case <-time.After(2 * time.Second): // a watch without WithCreatedNotify says nothing
+	case <-time.After(10 * time.Second):
+		t.Fatal("Lost's watch was not created within 10s")
 	}
 	watches := c.watches.Load()
 
