@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"etcd-lock-workshop/internal/cli"
@@ -18,13 +15,10 @@ import (
 
 // clientA is client A, in a process of its own so that it can really stall.
 // Between its last look at its session and its write it waits to be resumed;
-// meanwhile the parent freezes the whole process with SIGSTOP, as a long GC
-// pause would: every goroutine stops, the lease's keepalives too. The parent's
-// SIGCONT both thaws the process and tells A to go on.
+// meanwhile the parent freezes the whole process (SIGSTOP; NtSuspendProcess
+// on Windows), as a long GC pause would: every goroutine stops, the lease's
+// keepalives too. The parent thaws it and says "resume".
 func clientA(ctx context.Context, act *Act) error {
-	resumed := make(chan os.Signal, 1)
-	signal.Notify(resumed, syscall.SIGCONT)
-	defer signal.Stop(resumed)
 	a, err := act.Lock(ctx, "A")
 	if err != nil {
 		return err
@@ -32,10 +26,16 @@ func clientA(ctx context.Context, act *Act) error {
 	defer a.Unlock(ctx)
 	workshop.Logf(act.out, "A: locked %s (token %d)", lockName, a.Token)
 	err = a.Incr(ctx, func() {
-		workshop.Logf(act.out, "A: stalls (SIGSTOP: the process freezes, its keepalives too)")
-		select {
-		case <-resumed:
-		case <-ctx.Done():
+		workshop.Logf(act.out, "A: stalls (%s: the process freezes, its keepalives too)", workshop.FreezeName)
+		for {
+			select {
+			case msg := <-cli.FromParent():
+				if msg == resume {
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
 		}
 	})
 	if err != nil && !errors.Is(err, ErrRefused) {
@@ -58,6 +58,9 @@ func clientA(ctx context.Context, act *Act) error {
 // clientARole is the role of client A's process: this same program, started
 // by play and never by a learner, so its settings are no flags in -help.
 const clientARole = "client-a"
+
+// resume is the parent's message to a thawed A: go on and write.
+const resume = "resume"
 
 // runClientA is run in client A's process: its arguments come from startClientA.
 func runClientA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -103,7 +106,7 @@ func startClientA(ctx context.Context, act *Act) (*clientAProcess, error) {
 		return nil, err
 	}
 	a := &clientAProcess{Child: child, act: act}
-	a.stopOnCancel = context.AfterFunc(ctx, a.askToStop)
+	a.stopOnCancel = context.AfterFunc(ctx, a.AskToStop)
 	return a, nil
 }
 
@@ -119,18 +122,12 @@ func (a *clientAProcess) relayUntil(want string) (string, error) {
 	return lines.String() + line, nil
 }
 
-// askToStop sends SIGTERM, and SIGCONT so that a frozen A wakes up to take it.
-func (a *clientAProcess) askToStop() {
-	a.Signal(syscall.SIGTERM)
-	a.Signal(syscall.SIGCONT)
-}
-
 // stop ends A on every path: asked first, so that it revokes its lease;
 // SIGKILL if it has not exited in time. It returns once A is reaped.
 func (a *clientAProcess) stop() {
 	a.stopOnCancel()
 	if !a.Exited() {
-		a.askToStop()
+		a.AskToStop()
 		exited := make(chan struct{})
 		go func() { a.Wait(); close(exited) }()
 		select {

@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"syscall"
 
 	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/lockview"
@@ -34,9 +33,10 @@ var acts = []struct {
 	{TokenFence, "fence outside etcd: the storage refuses tokens lower than the highest it has seen"},
 }
 
-// play is one act: A locks, reads and stalls (frozen by SIGSTOP); B locks
-// once A's lease has expired, and increments; A resumes and writes. Then the
-// referee compares the count with the increments that were accepted.
+// play is one act: A locks, reads and stalls (frozen: SIGSTOP, or
+// NtSuspendProcess on Windows); B locks once A's lease has expired, and
+// increments; A resumes and writes. Then the referee compares the count with
+// the increments that were accepted.
 func (act *Act) play(ctx context.Context, stderr io.Writer) error {
 	closeStage, err := act.setStage(ctx) // count=0, in etcd or (act 3) in the storage
 	if err != nil {
@@ -52,7 +52,7 @@ func (act *Act) play(ctx context.Context, stderr io.Writer) error {
 	if _, err := a.relayUntil("A: stalls"); err != nil {
 		return err
 	}
-	if err := a.Signal(syscall.SIGSTOP); err != nil { // ...and freezes, keepalives and all
+	if err := a.Freeze(); err != nil { // ...and freezes, keepalives and all
 		return err
 	}
 
@@ -72,8 +72,11 @@ func (act *Act) play(ctx context.Context, stderr io.Writer) error {
 	}
 	workshop.Logf(act.out, "B: unlocked")
 
-	workshop.Logf(act.out, "A resumes (SIGCONT)")
-	if err := a.Signal(syscall.SIGCONT); err != nil {
+	workshop.Logf(act.out, "A resumes (%s)", workshop.ThawName)
+	if err := a.Thaw(); err != nil {
+		return err
+	}
+	if err := a.Send(resume); err != nil {
 		return err
 	}
 	fromA, err := a.relayUntil("A: lost the lock") // A's write, taken or refused

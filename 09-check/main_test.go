@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/cluster"
 	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
@@ -203,7 +203,7 @@ func testBench(t *testing.T, etcd *workshop.Etcd) (*bench, *bytes.Buffer) {
 	t.Cleanup(func() {
 		for _, pid := range started.pids {
 			// Reaped: the pid is gone. (Stopped or running, it would answer.)
-			assert.ErrorIs(t, syscall.Kill(pid, 0), syscall.ESRCH, "victim pid %d left behind", pid)
+			assert.False(t, cli.Alive(pid), "victim pid %d left behind", pid)
 		}
 	})
 	return b, &out

@@ -7,12 +7,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"etcd-lock-workshop/internal/cli"
@@ -20,18 +17,24 @@ import (
 )
 
 // The victim: client 0 of a pause or a kill, in a process of its own, since
-// SIGSTOP and SIGKILL act on processes. It is this same program, started in
+// a freeze (SIGSTOP; NtSuspendProcess on Windows) and a kill act on processes. It is this same program, started in
 // a hidden role; it prints its events as JSON lines, which the parent adds
 // to the history. Client 0 of a partition is a fault of etcd's, not of the
 // client's process: it runs in this process (localVictim).
 
 const victimRole = "victim"
 
+// The parent's messages to the victim (cli.FromParent).
+const (
+	resumeMsg = "resume" // thawed: go on from the stall
+	finishMsg = "finish" // the experiment is over
+)
+
 // victim is the client that a nemesis stops or kills.
 type victim interface {
 	stop() error   // freeze it: every goroutine stops, its lease's keepalives too
 	resume() error // let it go on, where it stopped
-	kill() error   // SIGKILL: no Unlock, no revoke; only its lease frees the lock
+	kill() error   // a crash: no Unlock, no revoke; only its lease frees the lock
 	finish()       // the experiment is over: stop after the section under way
 	// wait returns once it has exited (killing it after bound), with its error.
 	wait(bound time.Duration) error
@@ -53,9 +56,9 @@ func (a victimArgs) flags(e *workshop.Etcd) []string {
 		"-stall-at", strconv.FormatInt(a.stallAt.UnixNano(), 10), "-until", strconv.FormatInt(a.until.UnixNano(), 10)}
 }
 
-// runVictim is the victim process: client 0's loop until SIGUSR1 says the
-// experiment is over (or -until passes), stalling after the read of its
-// first section past -stall-at until SIGCONT comes.
+// runVictim is the victim process: client 0's loop until its parent says
+// "finish" (or -until passes), stalling after the read of its first section
+// past -stall-at until the parent, having thawed it, says "resume".
 func runVictim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlagSet("09-check victim", stderr)
 	flags := workshop.EtcdFlags(fs)
@@ -72,12 +75,18 @@ func runVictim(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	a.stallAt, a.until = time.Unix(0, *stallAt), time.Unix(0, *until)
-	// Before anything else: a signal must not find the process unprepared.
-	resumed, finish := make(chan os.Signal, 1), make(chan os.Signal, 1)
-	signal.Notify(resumed, syscall.SIGCONT)
-	signal.Notify(finish, syscall.SIGUSR1)
-	defer signal.Stop(resumed)
-	defer signal.Stop(finish)
+	resumed, finish := make(chan struct{}, 1), make(chan struct{})
+	go func() { // the parent's messages
+		for msg := range cli.FromParent() {
+			switch msg {
+			case resumeMsg:
+				resumed <- struct{}{}
+			case finishMsg:
+				close(finish)
+				return
+			}
+		}
+	}()
 
 	etcd, err := workshop.Connect(ctx, flags, io.Discard)
 	if err != nil {
@@ -98,8 +107,7 @@ func runVictim(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		count: countFor(etcd, a.fence, a.name, a.store), rng: rand.New(rand.NewPCG(a.seed, 0)),
 		report: func(e event) { enc.Encode(e) }, stallAt: a.stallAt,
 		stall: func() {
-			// Stopped by SIGSTOP, then SIGCONT both thaws the process and
-			// says go on (or SIGKILL ends it here).
+			// Frozen here, then thawed and told to go on (or killed here).
 			select {
 			case <-resumed:
 			case <-untilCtx.Done():
@@ -141,8 +149,15 @@ func startVictimProcess(ctx context.Context, e *workshop.Etcd, a victimArgs, h *
 	return v, nil
 }
 
-func (v *victimProcess) stop() error   { return v.child.Signal(syscall.SIGSTOP) }
-func (v *victimProcess) resume() error { return v.child.Signal(syscall.SIGCONT) }
+func (v *victimProcess) stop() error { return v.child.Freeze() }
+
+func (v *victimProcess) resume() error {
+	if err := v.child.Thaw(); err != nil {
+		return err
+	}
+	return v.child.Send(resumeMsg)
+}
+
 func (v *victimProcess) kill() error {
 	v.killed = true
 	return v.child.Kill()
@@ -150,7 +165,7 @@ func (v *victimProcess) kill() error {
 
 func (v *victimProcess) finish() {
 	if !v.killed {
-		v.child.Signal(syscall.SIGUSR1)
+		v.child.Send(finishMsg)
 	}
 }
 

@@ -11,9 +11,11 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 
 	"go.etcd.io/etcd/server/v3/etcdmain"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -25,12 +27,27 @@ func main() {
 	case workshop.ChildRole() == etcdRole, logConfigured(args):
 		// etcd as it is: started by supervise below, or in the cluster's
 		// image (ETCD_LOG_OUTPUTS=stderr), or by someone who asked for its log.
+		go stopWithParent()
 		etcdmain.Main(os.Args)
 	default:
 		// etcd logs every step as JSON lines; a learner wants the lock, not
 		// the log. etcd runs in a child process whose log goes to a file, and
 		// this one says on the terminal when it serves, or why it failed.
 		os.Exit(supervise(args, os.Stderr))
+	}
+}
+
+// stopWithParent stops etcd, started by supervise, once supervise has gone
+// (even of kill -9): SIGTERM stops it cleanly; Windows, which cannot signal
+// a process so, ends it (its job object would, too).
+func stopWithParent() {
+	gone := cli.ParentGone()
+	if gone == nil {
+		return // not supervise's child
+	}
+	<-gone
+	if self, err := os.FindProcess(os.Getpid()); err != nil || self.Signal(syscall.SIGTERM) != nil {
+		os.Exit(1)
 	}
 }
 

@@ -43,7 +43,7 @@ func supervise(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "etcd: %v\n", err)
 		return 1
 	}
-	cmd.Stdin, cmd.Stdout = os.Stdin, os.Stdout // --help and --version
+	cmd.Stdout = os.Stdout // --help and --version
 	logs, err := cmd.StderrPipe()
 	if err != nil {
 		fmt.Fprintf(stderr, "etcd: %v\n", err)

@@ -21,24 +21,24 @@ import (
 // it gets its arguments and writers instead of reaching for os.Args and os.Stdout.
 type RunFunc func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
-// stopSignals end a program cleanly, as Ctrl-C does: a chapter revokes its
-// leases, reaps its child processes, removes its temp dirs. SIGHUP is a
-// closed terminal.
-var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
-
 // Main runs a program as a command and exits with its status: 0 on success,
 // 2 on a bad command line (usage already printed), 1 on any other error, and
 // 128 + the signal's number when a signal (or a closed output pipe) stopped
-// it, as a shell reports.
+// it, as a shell reports. A child whose parent has gone (or closed its pipe
+// to ask it to stop) stops as on SIGTERM.
 func Main(run RunFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, stopSignals...)
 	var got os.Signal
+	parentGone, byParent := ParentGone(), false
 	stopped := make(chan struct{})
 	go func() {
 		select {
 		case got = <-signals:
+			cancel()
+		case <-parentGone:
+			byParent = true
 			cancel()
 		case <-ctx.Done():
 		}
@@ -58,6 +58,9 @@ func Main(run RunFunc) {
 	case sig != 0:
 		fmt.Fprintf(os.Stderr, "stopped by %s: cleaned up and exited\n", SignalName[sig])
 		os.Exit(128 + int(sig))
+	case byParent:
+		fmt.Fprintln(os.Stderr, "stopped by its parent: cleaned up and exited")
+		os.Exit(128 + int(syscall.SIGTERM))
 	case stdout.closed.Load() || stderr.closed.Load():
 		os.Exit(128 + int(syscall.SIGPIPE)) // nobody reads a closed pipe: no message
 	}
@@ -77,7 +80,7 @@ func (p *pipeWriter) Stat() (os.FileInfo, error) { return p.w.Stat() }
 
 func (p *pipeWriter) Write(b []byte) (int, error) {
 	n, err := p.w.Write(b)
-	if errors.Is(err, syscall.EPIPE) {
+	if isClosedPipe(err) {
 		p.closed.Store(true)
 		p.cancel()
 	}

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -141,7 +140,7 @@ func TestUpInterrupted(t *testing.T) {
 			t.Setenv("FAKE_EXISTING", c.existing)
 			// docker-compose up says on a pipe that it runs, then runs until stopped.
 			started := filepath.Join(t.TempDir(), "started")
-			require.NoError(t, syscall.Mkfifo(started, 0o600))
+			mkfifo(t, started)
 			t.Setenv("FAKE_STARTED", started)
 			record := fakeCluster(t, map[string]string{"docker-compose": `[ "$3" = up ] && { echo up > "$FAKE_STARTED"; exec ` + sleep(t) + " 60; }"})
 			compose := fakeCompose(t)

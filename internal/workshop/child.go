@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -48,33 +47,45 @@ func Command(ctx context.Context, args ...string) (*exec.Cmd, error) {
 
 // CommandAs is Command with a role for the child (see ChildRole).
 func CommandAs(ctx context.Context, role string, args ...string) (*exec.Cmd, error) {
+	cmd, _, err := command(ctx, role, args)
+	return cmd, err
+}
+
+// command is CommandAs, with the parent's end of the child's stdin: the pipe
+// that carries messages (Child.Send), and whose end stops the child on every
+// system (see cli.ParentGone), the parent's own death included.
+func command(ctx context.Context, role string, args []string) (*exec.Cmd, io.WriteCloser, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cmd := exec.CommandContext(ctx, self, args...)
+	pipe, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, nil, err
+	}
 	// When ctx ends (Ctrl-C here), the child stops as this program does, and
-	// cleans up: SIGKILL would leave its lease, and its key, for a whole TTL.
-	// A frozen child is woken to do it; one that is not gone in time is killed.
+	// cleans up: a kill would leave its lease, and its key, for a whole TTL.
+	// A frozen child is thawed to do it; one that is not gone in time is killed.
 	cmd.Cancel = func() error {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Process.Signal(syscall.SIGCONT)
-		return nil
+		thaw(cmd.Process)
+		return pipe.Close()
 	}
 	cmd.WaitDelay = childGrace
-	cmd.Env = append(os.Environ(), childEnv+"="+role)
+	cmd.Env = append(os.Environ(), childEnv+"="+role, cli.ParentEnv+"=1")
 	dieWithParent(cmd)
 	if RaceDetector && os.Getenv("GORACE") == "" {
 		// A -race binary sleeps 1 s before it exits (atexit_sleep_ms): spare every child that second.
 		cmd.Env = append(cmd.Env, "GORACE=atexit_sleep_ms=0")
 	}
-	return cmd, nil
+	return cmd, pipe, nil
 }
 
 // Child is this program running again in another process, such as a lock
 // holder that the lesson kills or freezes.
 type Child struct {
 	cmd    *exec.Cmd
+	pipe   io.WriteCloser // the child's stdin: messages, and its end means stop
 	lines  chan string
 	stderr bytes.Buffer
 	done   chan struct{} // closed once the process has exited and been reaped
@@ -90,7 +101,7 @@ func StartChild(ctx context.Context, args ...string) (*Child, error) {
 
 // StartChildAs is StartChild with a role for the child (see ChildRole).
 func StartChildAs(ctx context.Context, role string, args ...string) (*Child, error) {
-	cmd, err := CommandAs(ctx, role, args...)
+	cmd, pipe, err := command(ctx, role, args)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +109,7 @@ func StartChildAs(ctx context.Context, role string, args ...string) (*Child, err
 	if err != nil {
 		return nil, err
 	}
-	c := &Child{cmd: cmd, lines: make(chan string, 100), done: make(chan struct{})}
+	c := &Child{cmd: cmd, pipe: pipe, lines: make(chan string, 100), done: make(chan struct{})}
 	cmd.Stderr = &c.stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -154,26 +165,46 @@ func (c *Child) exitError(want string) error {
 	return fmt.Errorf("child %d exited before printing %q: %v", c.Pid(), want, c.err)
 }
 
-// Signal sends sig (SIGSTOP, SIGCONT...) to the child.
-func (c *Child) Signal(sig syscall.Signal) error { return c.cmd.Process.Signal(sig) }
+// Signal sends sig (Ctrl-C's os.Interrupt, for example) to the child.
+func (c *Child) Signal(sig os.Signal) error { return c.cmd.Process.Signal(sig) }
 
-// Kill kills the child with SIGKILL, the way a crash would (no deferred
-// Unlock, no lease revoke), and returns once it has been reaped.
+// Send writes msg to the child as one line: it reads it from cli.FromParent.
+func (c *Child) Send(msg string) error {
+	_, err := io.WriteString(c.pipe, msg+"\n")
+	return err
+}
+
+// Freeze stops every thread of the child where it is, keepalives and all, as
+// a long GC pause would (SIGSTOP; on Windows, NtSuspendProcess); Thaw lets
+// it go on. Names for the learner: FreezeName and ThawName.
+func (c *Child) Freeze() error { return freeze(c.cmd.Process) }
+
+// Thaw undoes Freeze.
+func (c *Child) Thaw() error { return thaw(c.cmd.Process) }
+
+// Kill kills the child, the way a crash would (no deferred Unlock, no lease
+// revoke), and returns once it has been reaped.
 func (c *Child) Kill() error {
-	c.once.Do(func() { c.cmd.Process.Signal(syscall.SIGKILL) })
+	c.once.Do(func() { c.cmd.Process.Kill() })
 	c.Wait()
 	return nil
 }
 
-// Stop stops the child as Ctrl-C stops this program: SIGTERM (and SIGCONT,
-// should it be frozen), so that it cleans up, revoking its lease; if it is
-// not gone within a grace period, SIGKILL. It returns once the child has been
-// reaped. A child that has exited already is left as it is.
+// AskToStop asks the child to stop as Ctrl-C stops this program, so that it
+// cleans up, revoking its lease: it thaws it, should it be frozen, and closes
+// its pipe. It does not wait.
+func (c *Child) AskToStop() {
+	thaw(c.cmd.Process)
+	c.pipe.Close()
+}
+
+// Stop asks the child to stop (AskToStop) and, if it is not gone within a
+// grace period, kills it. It returns once the child has been reaped. A child
+// that has exited already is left as it is.
 func (c *Child) Stop() {
 	if !c.Exited() {
-		c.cmd.Process.Signal(syscall.SIGTERM)
-		c.cmd.Process.Signal(syscall.SIGCONT)
-		kill := time.AfterFunc(childGrace, func() { c.cmd.Process.Signal(syscall.SIGKILL) })
+		c.AskToStop()
+		kill := time.AfterFunc(childGrace, func() { c.cmd.Process.Kill() })
 		defer kill.Stop()
 	}
 	c.Wait() // reads what it still prints, so that it is not blocked writing

@@ -1,8 +1,11 @@
-//go:build !linux
+//go:build !linux && !windows
 
 package workshop
 
 import "os/exec"
 
-// dieWithParent: only Linux can tie a child's life to its parent's.
-func dieWithParent(*exec.Cmd) {}
+// dieWithParent: the pipe from the parent stops a running child when the
+// parent dies (cli.ParentGone). A frozen one cannot read it, but the kernel
+// sends SIGHUP and SIGCONT to a stopped process whose process group the
+// parent's death orphans (POSIX), and SIGHUP stops it as Ctrl-C would.
+var dieWithParent = func(*exec.Cmd) {}

@@ -21,7 +21,18 @@ import (
 	"etcd-lock-workshop/internal/workshoptest"
 )
 
-func TestMain(m *testing.M) { workshoptest.Main(m, holdEtcd) }
+func TestMain(m *testing.M) { workshoptest.Main(m, play) }
+
+// play is what a child of these tests plays, by its role.
+func play(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	switch workshop.ChildRole() {
+	case orphanParentRole:
+		return orphanParent(ctx, args, stdout, stderr)
+	case orphanHolderRole:
+		return orphanHolder(ctx, args, stdout, stderr)
+	}
+	return holdEtcd(ctx, args, stdout, stderr)
+}
 
 // holdEtcd is a chapter in miniature: it starts an embedded etcd, says where
 // its data is, and waits for the end. A test plays it in a child process.
