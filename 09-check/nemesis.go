@@ -37,7 +37,8 @@ type nemesis struct {
 
 var nemeses = []*nemesis{
 	{name: "none", about: "no fault", inject: noFault},
-	{name: "pause", about: "SIGSTOP a holder right after it reads, past its lease's TTL, then SIGCONT", victim: true, inject: pause},
+	{name: "pause", about: workshop.FreezeName + " a holder right after it reads, past its lease's TTL, then " + workshop.ThawName,
+		victim: true, inject: pause},
 	{name: "kill", about: "SIGKILL a holder right after it reads", victim: true, inject: kill},
 	{name: "leader", about: "crash etcd's leader, then restart it", members: true,
 		inject: memberFault(crash, restart)},
@@ -88,7 +89,7 @@ func pause(ctx context.Context, a *attack) (string, error) {
 		return "", err
 	}
 	stopped := time.Now()
-	done := a.h.note(0, "stopped", "client 0 stopped (SIGSTOP)")
+	done := a.h.note(0, "stopped", "client 0 stopped ("+workshop.FreezeName+")")
 	err := a.h.wait(ctx, a.bound, "another client to take the lock", writesSince(stopped, 2, 0))
 	if rerr := a.victim.resume(); rerr != nil {
 		err = errors.Join(err, rerr)

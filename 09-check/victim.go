@@ -17,8 +17,8 @@ import (
 )
 
 // The victim: client 0 of a pause or a kill, in a process of its own, since
-// a freeze (SIGSTOP; NtSuspendProcess on Windows) and a kill act on processes. It is this same program, started in
-// a hidden role; it prints its events as JSON lines, which the parent adds
+// a freeze (SIGSTOP; NtSuspendProcess on Windows) and a kill act on
+// processes. It is this same program, started in a hidden role; it prints its events as JSON lines, which the parent adds
 // to the history. Client 0 of a partition is a fault of etcd's, not of the
 // client's process: it runs in this process (localVictim).
 

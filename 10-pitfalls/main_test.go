@@ -65,7 +65,8 @@ func leftInEtcd(t *testing.T, etcd *workshop.Etcd) []string {
 }
 
 // One session for all: all three goroutines are inside at once, every
-// time, and two updates are lost. A session each: one at a time, none lost.
+// time, and two updates are lost; the workshop's lock refuses the second
+// Mutex on the session instead. A session each: one at a time, none lost.
 func TestSharedSession(t *testing.T) {
 	t.Parallel()
 	p, _ := stage(t, time.Second)
@@ -74,6 +75,10 @@ func TestSharedSession(t *testing.T) {
 	require.NoError(t, sharedSession(ctx, p, broken))
 	assert.Equal(t, workers, broken.Most(), "holders inside at once, sharing a session")
 	assert.Equal(t, int64(1), broken.Count(), "each read 0 before any wrote")
+
+	refused, err := sharedSessionRefused(ctx, p)
+	require.NoError(t, err)
+	assert.ErrorIs(t, refused, lock.ErrSessionShared, "the workshop's lock, a second Mutex on the session")
 
 	fixed := p.NewRoom(ctx, workers)
 	require.NoError(t, sessionEach(ctx, p, fixed))

@@ -39,6 +39,13 @@
 //     until the session's lease ends, as etcd's Mutex leaves it in all
 //     these cases.)
 //   - Lost returns a channel that closes when a held lock is lost.
+//   - Two Mutexes on one session do not both hold the lock (etcd issue
+//     #11360). They share a key, named after the session's lease; etcd's
+//     Mutex finds the key already there and walks in. Here the key holds the
+//     value its Mutex put, and a Lock or TryLock that finds another value
+//     returns ErrSessionShared, leaving the key and the other Mutex's lock
+//     as they are. The same Mutex locking again keeps its place: a second
+//     Lock while it holds the lock returns at once, and one Unlock releases.
 //
 // As with etcd's Mutex, IsOwner never matches and Revision and Header report
 // no token unless the Mutex holds the lock.
@@ -64,6 +71,10 @@ import (
 // the session expired or someone deleted it while the lock was held.
 var ErrNotOwner = errors.New("lock: lost before Unlock (session expired or key deleted)")
 
+// ErrSessionShared is returned by Lock and TryLock when this session's key
+// under the prefix belongs to another Mutex: both were made on one session.
+var ErrSessionShared = errors.New("lock: session shared with another Mutex: use a session per contender")
+
 // cleanupTimeout bounds what must happen after the caller gave up: learning
 // the outcome of a put already on its way, and removing the key again.
 var cleanupTimeout = 5 * time.Second
@@ -77,6 +88,7 @@ type Mutex struct {
 
 	mu   sync.Mutex // guards the fields below against Lost
 	rev  int64      // create revision of key while queued or held; 0 otherwise
+	mine string     // the value this Mutex put in key, while queued or held
 	held bool
 	hdr  *pb.ResponseHeader // from the moment the lock was acquired
 	lost chan struct{}      // made by Lost
@@ -104,7 +116,8 @@ func (m *Mutex) TryLock(ctx context.Context) error {
 }
 
 // Lock waits until this session holds the lock, ctx ends, or the session
-// expires. A Lock that fails removes its key, so it blocks nobody.
+// expires. A Lock that fails removes its key, so it blocks nobody. A Mutex
+// that holds the lock already keeps it: Lock returns at once.
 func (m *Mutex) Lock(ctx context.Context) error {
 	next, hdr, err := m.enqueue(ctx)
 	if err != nil {
@@ -160,8 +173,14 @@ func (m *Mutex) enqueue(ctx context.Context) (*ahead, *pb.ResponseHeader, error)
 		return nil, nil, err
 	}
 	rev := resp.Header.Revision
-	if !resp.Succeeded { // this session's key was already there: keep its place
-		rev = resp.Responses[0].GetResponseRange().Kvs[0].CreateRevision
+	if !resp.Succeeded {
+		kv := resp.Responses[0].GetResponseRange().Kvs[0]
+		if m.mine == "" || string(kv.Value) != m.mine {
+			return nil, nil, ErrSessionShared // not ours: leave it, and the lock, to its Mutex
+		}
+		rev = kv.CreateRevision // this Mutex's own key, from an earlier Lock: keep its place
+	} else {
+		m.mine = mine
 	}
 	m.mu.Lock()
 	m.rev = rev
@@ -245,7 +264,7 @@ func (m *Mutex) release() {
 	if m.stop != nil {
 		m.stop() // Lost's goroutine closes its channel
 	}
-	m.rev, m.held, m.hdr, m.stop = 0, false, nil, nil
+	m.rev, m.mine, m.held, m.hdr, m.stop = 0, "", false, nil, nil
 }
 
 func (m *Mutex) isHeld() bool {
