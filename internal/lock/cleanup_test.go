@@ -48,6 +48,26 @@ func TestLockWhoseAnswerIsLostRemovesItsKey(t *testing.T) {
 	}
 }
 
+// A Lock whose answer was lost, and whose cleanup could not reach etcd
+// either, leaves its key: the same Mutex's next Lock knows the key's value
+// as one of its own, and keeps its place instead of refusing it as another
+// Mutex's (ErrSessionShared would last until the session ends).
+func TestLockAfterAFailedCleanupKeepsItsKey(t *testing.T) {
+	etcd := workshoptest.Etcd(t)
+	ctx := context.Background()
+	c := newSpy(t, etcd, etcd.Endpoints[0])
+	s := c.session(t, 60)
+	m := lock.NewMutex(s, "/failed-cleanup")
+	c.loseAnswer.Store(true)
+	c.failTxns.Store(1) // the cleanup's
+	assert.ErrorIs(t, m.Lock(ctx), rpctypes.ErrTimeout)
+	require.Equal(t, []string{keyOf("/failed-cleanup", s)}, keys(t, etcd, "/failed-cleanup"), "the key stayed")
+
+	require.NoError(t, m.Lock(ctx), "its own key, from the failed Lock")
+	require.NoError(t, m.Unlock(ctx))
+	assert.Empty(t, keys(t, etcd, "/failed-cleanup"))
+}
+
 // The caller's deadline, not the cleanup's timeout, bounds how long a Lock
 // may take to put its key: during a slow election a Lock given 30 s must not
 // give up after 5.

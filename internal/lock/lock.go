@@ -86,9 +86,12 @@ type Mutex struct {
 	pfx string
 	key string // this session's key under the prefix
 
-	mu   sync.Mutex // guards the fields below against Lost
-	rev  int64      // create revision of key while queued or held; 0 otherwise
-	mine string     // the value this Mutex put in key, while queued or held
+	mu  sync.Mutex // guards the fields below against Lost
+	rev int64      // create revision of key while queued or held; 0 otherwise
+	// puts are the values of the keys this Mutex may have in etcd: the one it
+	// queued with, and those of puts whose answer was lost (the cleanup may
+	// have failed too). A key with any other value is another Mutex's.
+	puts map[string]bool
 	held bool
 	hdr  *pb.ResponseHeader // from the moment the lock was acquired
 	lost chan struct{}      // made by Lost
@@ -154,6 +157,10 @@ func (m *Mutex) enqueue(ctx context.Context) (*ahead, *pb.ResponseHeader, error)
 	// The put's own value: if its answer is lost, the cleanup can tell a key
 	// this call put from one that was there before.
 	mine := strconv.FormatUint(rand.Uint64(), 16)
+	if m.puts == nil {
+		m.puts = map[string]bool{}
+	}
+	m.puts[mine] = true // from now on, the key may hold it
 	// If ctx ended while the put is on its way, etcd might keep the key while
 	// we never learn it. So the transaction gets the caller's whole time, and
 	// then cleanupTimeout more for its answer.
@@ -175,13 +182,13 @@ func (m *Mutex) enqueue(ctx context.Context) (*ahead, *pb.ResponseHeader, error)
 	rev := resp.Header.Revision
 	if !resp.Succeeded {
 		kv := resp.Responses[0].GetResponseRange().Kvs[0]
-		if m.mine == "" || string(kv.Value) != m.mine {
+		if !m.puts[string(kv.Value)] {
 			return nil, nil, ErrSessionShared // not ours: leave it, and the lock, to its Mutex
 		}
 		rev = kv.CreateRevision // this Mutex's own key, from an earlier Lock: keep its place
-	} else {
-		m.mine = mine
+		mine = string(kv.Value)
 	}
+	m.puts = map[string]bool{mine: true} // the key holds mine: any other put is gone
 	m.mu.Lock()
 	m.rev = rev
 	m.mu.Unlock()
@@ -264,7 +271,7 @@ func (m *Mutex) release() {
 	if m.stop != nil {
 		m.stop() // Lost's goroutine closes its channel
 	}
-	m.rev, m.mine, m.held, m.hdr, m.stop = 0, "", false, nil, nil
+	m.rev, m.held, m.hdr, m.stop = 0, false, nil, nil
 }
 
 func (m *Mutex) isHeld() bool {

@@ -27,6 +27,7 @@ type spy struct {
 	txns, gets   atomic.Int32
 	watches      atomic.Int32
 	loseAnswer   atomic.Bool   // the next Txn is applied, but its answer is lost
+	failTxns     atomic.Int32  // once no answer is to be lost, this many Txns fail unsent
 	delayNextTxn atomic.Int64  // the next Txn takes this long (ns) before it is sent
 	created      chan struct{} // one value each time etcd confirms a watch (WithCreatedNotify)
 }
@@ -96,6 +97,9 @@ func (t spyTxn) Else(ops ...clientv3.Op) clientv3.Txn { return spyTxn{t.Txn.Else
 
 func (t spyTxn) Commit() (*clientv3.TxnResponse, error) {
 	t.s.txns.Add(1)
+	if !t.s.loseAnswer.Load() && t.s.failTxns.Add(-1) >= 0 {
+		return nil, rpctypes.ErrTimeout // etcd out of reach: nothing applied
+	}
 	time.Sleep(time.Duration(t.s.delayNextTxn.Swap(0)))
 	resp, err := t.Txn.Commit()
 	time.Sleep(t.s.latency)
