@@ -88,8 +88,7 @@ func startHolder(ctx context.Context, etcd *workshop.Etcd, ttl int, stdout io.Wr
 		}
 		return nil, err
 	}
-	child, err := workshop.StartChildAs(ctx, holderRole, "-ttl", strconv.Itoa(ttl),
-		"-endpoints", strings.Join(etcd.Endpoints, ","), "-dial-timeout", etcd.Timeout.String())
+	child, err := workshop.StartChildAs(ctx, holderRole, append([]string{"-ttl", strconv.Itoa(ttl)}, etcd.ChildFlags()...)...)
 	if err != nil {
 		return nil, err
 	}

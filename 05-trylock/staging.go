@@ -40,8 +40,7 @@ func bothWindows(ctx context.Context, etcd *workshop.Etcd, stdout, stderr io.Wri
 // window2 runs this program again with -plain against the same etcd, copies
 // its lines to stdout, and returns once it has printed want and exited.
 func window2(ctx context.Context, etcd *workshop.Etcd, stdout, stderr io.Writer, want string) error {
-	child, err := workshop.StartChild(ctx, "-plain", "-hold", "0s",
-		"-endpoints", strings.Join(etcd.Endpoints, ","), "-dial-timeout", etcd.Timeout.String())
+	child, err := workshop.StartChild(ctx, append([]string{"-plain", "-hold", "0s"}, etcd.ChildFlags()...)...)
 	if err != nil {
 		return err
 	}

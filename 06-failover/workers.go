@@ -15,12 +15,12 @@ import (
 // worker is one process of the article: its own client, session and lock,
 // taking the lock over and over until stop closes.
 func worker(ctx context.Context, id int, shared *workshop.Etcd, opt options, opened *sessions, stop <-chan struct{}, journal *journal) error {
-	cli, err := workshop.NewClient(ctx, shared.Endpoints, shared.Timeout)
+	cli, err := shared.Dial(ctx, shared.Endpoints)
 	if err != nil {
 		journal.quit(err)
 		return err
 	}
-	etcd := &workshop.Etcd{Client: cli, Endpoints: shared.Endpoints, Timeout: shared.Timeout}
+	etcd := &workshop.Etcd{Client: cli, Endpoints: shared.Endpoints, Timeout: shared.Timeout, Credentials: shared.Credentials}
 	defer etcd.Close()
 	session, err := etcd.NewSession(ctx, sessionTTL)
 	if err != nil {

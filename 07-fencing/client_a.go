@@ -94,8 +94,7 @@ type clientAProcess struct {
 
 // startClientA starts client A against the act's etcd, fence and storage.
 func startClientA(ctx context.Context, act *Act) (*clientAProcess, error) {
-	args := []string{"-fence", string(act.fence), "-ttl", strconv.Itoa(act.ttl),
-		"-endpoints", strings.Join(act.etcd.Endpoints, ","), "-dial-timeout", act.etcd.Timeout.String()}
+	args := append([]string{"-fence", string(act.fence), "-ttl", strconv.Itoa(act.ttl)}, act.etcd.ChildFlags()...)
 	if act.storage != nil {
 		args = append(args, "-storage", act.storage.URL)
 	}

@@ -112,11 +112,11 @@ func (b *bench) split(ctx context.Context, bound time.Duration) (*sides, error) 
 
 // attach is a client of these members only.
 func (b *bench) attach(ctx context.Context, endpoints []string) (*workshop.Etcd, error) {
-	cli, err := workshop.NewClient(ctx, endpoints, b.etcd.Timeout)
+	cli, err := b.etcd.Dial(ctx, endpoints)
 	if err != nil {
 		return nil, err
 	}
-	return &workshop.Etcd{Client: cli, Endpoints: endpoints, Timeout: b.etcd.Timeout}, nil
+	return &workshop.Etcd{Client: cli, Endpoints: endpoints, Timeout: b.etcd.Timeout, Credentials: b.etcd.Credentials}, nil
 }
 
 func (s *sides) close() {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -50,10 +49,9 @@ type victimArgs struct {
 }
 
 func (a victimArgs) flags(e *workshop.Etcd) []string {
-	return []string{"-endpoints", strings.Join(e.Endpoints, ","), "-dial-timeout", e.Timeout.String(),
-		"-lock", a.kind, "-fence", a.fence, "-name", a.name, "-store", a.store, "-ttl", strconv.Itoa(a.ttl),
-		"-seed", strconv.FormatUint(a.seed, 10),
-		"-stall-at", strconv.FormatInt(a.stallAt.UnixNano(), 10), "-until", strconv.FormatInt(a.until.UnixNano(), 10)}
+	return append(e.ChildFlags(), "-lock", a.kind, "-fence", a.fence, "-name", a.name, "-store", a.store,
+		"-ttl", strconv.Itoa(a.ttl), "-seed", strconv.FormatUint(a.seed, 10),
+		"-stall-at", strconv.FormatInt(a.stallAt.UnixNano(), 10), "-until", strconv.FormatInt(a.until.UnixNano(), 10))
 }
 
 // runVictim is the victim process: client 0's loop until its parent says

@@ -94,7 +94,7 @@ func (p *Play) Logf(format string, args ...any) { workshop.Logf(p.out, format, a
 
 // Client returns a client of its own (ctx ends it), closed by cleanup.
 func (p *Play) Client(ctx context.Context) (*clientv3.Client, error) {
-	cli, err := workshop.NewClient(ctx, p.etcd.Endpoints, p.etcd.Timeout)
+	cli, err := p.etcd.Dial(ctx, p.etcd.Endpoints)
 	if err != nil {
 		return nil, err
 	}

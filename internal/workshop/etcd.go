@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"go.etcd.io/etcd/api/v3/version"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
@@ -19,8 +20,10 @@ type Etcd struct {
 	Client    *clientv3.Client
 	Endpoints []string
 	// Timeout bounds every request that is not meant to wait (all but Lock).
-	Timeout  time.Duration
-	embedded *Embedded
+	Timeout time.Duration
+	// Credentials are the user this program is, for every client it makes.
+	Credentials Credentials
+	embedded    *Embedded
 }
 
 // Connect starts an embedded etcd, or checks that the -endpoints one answers within
@@ -29,7 +32,11 @@ func Connect(ctx context.Context, f *Flags, stderr io.Writer) (*Etcd, error) {
 	if err := f.Check(); err != nil {
 		return nil, err
 	}
-	e := &Etcd{Endpoints: f.EndpointList(), Timeout: f.DialTimeout}
+	creds, err := f.credentials()
+	if err != nil {
+		return nil, err
+	}
+	e := &Etcd{Endpoints: f.EndpointList(), Timeout: f.DialTimeout, Credentials: creds}
 	if len(e.Endpoints) == 0 {
 		start := time.Now()
 		s, err := StartEmbedded(ctx, EmbeddedOptions{})
@@ -40,7 +47,7 @@ func Connect(ctx context.Context, f *Flags, stderr io.Writer) (*Etcd, error) {
 		fmt.Fprintf(stderr, "etcd: embedded etcd %s at %s, started in %s (use -endpoints for another)\n",
 			version.Version, s.URL, time.Since(start).Round(time.Millisecond))
 	}
-	cli, err := NewClient(ctx, e.Endpoints, e.Timeout)
+	cli, err := e.Dial(ctx, e.Endpoints)
 	if err != nil {
 		e.Close()
 		return nil, f.Explain(err)
@@ -64,7 +71,7 @@ func (f *Flags) Check() error {
 // Explain adds to an error about an external etcd where its endpoints came from.
 func (f *Flags) Explain(err error) error {
 	switch {
-	case f.Endpoints == "" || errors.Is(err, context.Canceled):
+	case f.Endpoints == "" || errors.Is(err, context.Canceled) || errors.As(err, new(refused)):
 		return err
 	case f.FromEnv():
 		return fmt.Errorf("%w (these endpoints are $%s's: unset it, and a chapter starts an etcd of its own)", err, EndpointsEnv)
@@ -80,29 +87,87 @@ func (f *Flags) fromEnvNote() string {
 	return ""
 }
 
+// HealthKey is the key a new client reads to prove that etcd serves: an etcd
+// user of the workshop must be allowed to read it.
+const HealthKey = "health-check"
+
 // NewClient returns a client that has been answered by etcd within timeout.
 // clientv3.New does not dial, and a request without a deadline waits forever
 // for a dead endpoint: a Get with a deadline is what proves etcd is there.
 func NewClient(ctx context.Context, endpoints []string, timeout time.Duration) (*clientv3.Client, error) {
+	return dial(ctx, endpoints, timeout, Credentials{})
+}
+
+// Dial is NewClient for endpoints (all of e's, or some of its members), as
+// e's user, within e's timeout.
+func (e *Etcd) Dial(ctx context.Context, endpoints []string) (*clientv3.Client, error) {
+	return dial(ctx, endpoints, e.Timeout, e.Credentials)
+}
+
+// ChildFlags are the flags that make a child process of this program use
+// the same etcd, as the same user.
+func (e *Etcd) ChildFlags() []string {
+	flags := []string{"-endpoints", strings.Join(e.Endpoints, ","), "-dial-timeout", e.Timeout.String()}
+	if e.Credentials.User != "" {
+		flags = append(flags, "-user", e.Credentials.User+":"+e.Credentials.Password)
+	}
+	return flags
+}
+
+func dial(ctx context.Context, endpoints []string, timeout time.Duration, creds Credentials) (*clientv3.Client, error) {
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints:   endpoints,
 		DialTimeout: timeout,
+		Username:    creds.User,
+		Password:    creds.Password,
 		Context:     ctx,          // Ctrl-C also ends blocked calls such as Locker.Lock
 		Logger:      zap.NewNop(), // retries are reported as errors, not JSON lines
 	})
 	if err != nil {
+		if refused := refusal(endpoints, creds, err); refused != nil {
+			return nil, refused
+		}
 		return nil, fmt.Errorf("etcd client for %s: %w", strings.Join(endpoints, ","), err)
 	}
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if _, err := cli.Get(rctx, "health-check"); err != nil {
+	if _, err := cli.Get(rctx, HealthKey); err != nil {
 		defer cli.Close()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		if refused := refusal(endpoints, creds, err); refused != nil {
+			return nil, refused
+		}
 		return nil, diagnose(ctx, cli, endpoints, timeout, err)
 	}
 	return cli, nil
+}
+
+// refused is an etcd's no to this client's user: etcd answered, so nothing
+// about where the endpoints came from helps.
+type refused struct{ error }
+
+// refusal says in one line why an etcd with authentication on refused this
+// client, or returns nil if it did not.
+func refusal(endpoints []string, creds Credentials, err error) error {
+	if why := refusalReason(strings.Join(endpoints, ","), creds, err); why != nil {
+		return refused{why}
+	}
+	return nil
+}
+
+func refusalReason(all string, creds Credentials, err error) error {
+	switch {
+	case errors.Is(err, rpctypes.ErrUserEmpty), errors.Is(err, rpctypes.ErrGRPCUserEmpty):
+		return fmt.Errorf("etcd at %s has authentication on: give a user (-user NAME:PASSWORD, or $%s)", all, UserEnv)
+	case errors.Is(err, rpctypes.ErrAuthFailed), errors.Is(err, rpctypes.ErrGRPCAuthFailed):
+		return fmt.Errorf("etcd at %s refused user %q: no such user, or a wrong password (etcd does not say which)",
+			all, creds.User)
+	case errors.Is(err, rpctypes.ErrPermissionDenied), errors.Is(err, rpctypes.ErrGRPCPermissionDenied):
+		return fmt.Errorf("etcd at %s: user %q may not read the key the workshop checks etcd with (%v)", all, creds.User, err)
+	}
+	return nil
 }
 
 // diagnose says why a read failed: nothing answers (etcd is not running), or

@@ -16,10 +16,17 @@ import (
 // ETCD_* name would be read by etcd's server as one of its flags.
 const EndpointsEnv = "ETCDCTL_ENDPOINTS"
 
-// Flags are the options of every etcd chapter: which etcd, and how long to wait for it.
+// UserEnv and PasswordEnv are etcdctl's own variables for -user and
+// -password, read when the flags are not given.
+const UserEnv, PasswordEnv = "ETCDCTL_USER", "ETCDCTL_PASSWORD"
+
+// Flags are the options of every etcd chapter: which etcd, how long to wait
+// for it, and who to be when it has authentication on.
 type Flags struct {
 	Endpoints   string
 	DialTimeout time.Duration
+	User        string // name, or name:password, as etcdctl takes it
+	Password    string
 	env         string // $ETCDCTL_ENDPOINTS, the default of -endpoints
 }
 
@@ -30,7 +37,35 @@ func EtcdFlags(fs *flag.FlagSet) *Flags {
 		"comma-separated client `URLs` of an etcd that is already running (default: $"+EndpointsEnv+", else an embedded etcd)")
 	cli.DurationVar(fs, &f.DialTimeout, "dial-timeout", 5*time.Second, 100*time.Millisecond, time.Hour,
 		"how long to wait for etcd to answer before giving up")
+	fs.StringVar(&f.User, "user", os.Getenv(UserEnv),
+		"`name` or name:password of a user of an etcd with authentication (default: $"+UserEnv+")")
+	fs.StringVar(&f.Password, "password", os.Getenv(PasswordEnv), "the user's password (default: $"+PasswordEnv+")")
 	return f
+}
+
+// Credentials are an etcd user's name and password; empty without authentication.
+type Credentials struct{ User, Password string }
+
+// credentials splits -user name:password, as etcdctl does, and refuses a
+// user without a password or a password without a user.
+func (f *Flags) credentials() (Credentials, error) {
+	if f.User == "" {
+		if f.Password != "" {
+			return Credentials{}, errors.New("-password without -user: give the user too (-user NAME)")
+		}
+		return Credentials{}, nil
+	}
+	name, password, ok := strings.Cut(f.User, ":")
+	if !ok {
+		password = f.Password
+	}
+	switch {
+	case name == "":
+		return Credentials{}, errors.New("-user: no name before the colon (-user NAME:PASSWORD)")
+	case password == "":
+		return Credentials{}, fmt.Errorf("-user %s: no password: give -password, or -user %s:PASSWORD", name, name)
+	}
+	return Credentials{name, password}, nil
 }
 
 // FromEnv reports whether the endpoints are $ETCDCTL_ENDPOINTS's, not -endpoints': a

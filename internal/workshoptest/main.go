@@ -12,12 +12,14 @@ import (
 
 // Main is a chapter's TestMain. When a test starts the test binary again as a
 // child (workshop.Command), it plays the chapter. Otherwise it runs the tests
-// with a learner's $ETCDCTL_ENDPOINTS ignored (every test picks its etcd
+// with a learner's $ETCDCTL_ENDPOINTS (and user) ignored (every test picks its etcd
 // itself, and the children inherit the cleared variable), and then fails if a
 // temp dir of this process is left behind.
 func Main(m *testing.M, run cli.RunFunc) {
 	workshop.RunIfChild(run)
-	os.Unsetenv(workshop.EndpointsEnv)
+	for _, env := range []string{workshop.EndpointsEnv, workshop.UserEnv, workshop.PasswordEnv} {
+		os.Unsetenv(env)
+	}
 	code := m.Run()
 	left, _ := filepath.Glob(filepath.Join(os.TempDir(), fmt.Sprintf("etcd-lock-workshop-*-pid%d-*", os.Getpid())))
 	if len(left) > 0 {
