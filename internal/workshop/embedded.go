@@ -16,6 +16,9 @@ type EmbeddedOptions struct {
 	// TickMs and ElectionMs default to 10 and 100: start-up in ~0.1 s, and a
 	// minimum lease TTL of 1 s (etcd raises shorter TTLs to 1.5 election timeouts).
 	TickMs, ElectionMs uint
+	// ClientListen is the host:port clients reach it on (default: a free
+	// loopback port), and ClientAdvertise the host it names to them.
+	ClientListen, ClientAdvertise string
 }
 
 // Embedded is a real single-member etcd server running inside this process.
@@ -40,6 +43,14 @@ func StartEmbedded(ctx context.Context, opt EmbeddedOptions) (*Embedded, error) 
 	free, _ := url.Parse("http://127.0.0.1:0")
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*free}, []url.URL{*free}
 	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*free}, []url.URL{*free}
+	if opt.ClientListen != "" {
+		listen := url.URL{Scheme: "http", Host: opt.ClientListen}
+		advertise := listen
+		if opt.ClientAdvertise != "" {
+			advertise.Host = opt.ClientAdvertise
+		}
+		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{listen}, []url.URL{advertise}
+	}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
 	cfg.TickMs, cfg.ElectionMs = 10, 100
 	if opt.TickMs > 0 {

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/version"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"etcd-lock-workshop/internal/workshop"
+)
+
+// roomUser is every learner's etcd user; its role is roomRole.
+const roomUser, roomRole = "room", "workshop"
+
+var etcdVersion = version.Version
+
+// roomPrefixes are the keys the chapters use: their locks, their counts and
+// records, and the key a client checks etcd with (read only).
+var roomPrefixes = []string{"/my-test-lock", "/my-test-counter", "/fencing/", "/handoff/", "/09-check"}
+
+// enableAuth makes root (with rootPassword) and the room user, whose role
+// may read and write roomPrefixes only, and turns authentication on.
+func enableAuth(ctx context.Context, endpoint, rootPassword, roomPassword string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second) // bcrypt, twice
+	defer cancel()
+	cli, err := workshop.NewClient(ctx, []string{endpoint}, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	defer cli.Close()
+	steps := []func() error{
+		func() error { _, err := cli.RoleAdd(ctx, roomRole); return err },
+		func() error {
+			_, err := cli.RoleGrantPermission(ctx, roomRole, workshop.HealthKey, "", clientv3.PermissionType(clientv3.PermRead))
+			return err
+		},
+	}
+	for _, prefix := range roomPrefixes {
+		steps = append(steps, func() error {
+			_, err := cli.RoleGrantPermission(ctx, roomRole, prefix, clientv3.GetPrefixRangeEnd(prefix),
+				clientv3.PermissionType(clientv3.PermReadWrite))
+			return err
+		})
+	}
+	steps = append(steps,
+		func() error { _, err := cli.UserAdd(ctx, "root", rootPassword); return err },
+		func() error { _, err := cli.UserGrantRole(ctx, "root", "root"); return err },
+		func() error { _, err := cli.UserAdd(ctx, roomUser, roomPassword); return err },
+		func() error { _, err := cli.UserGrantRole(ctx, roomUser, roomRole); return err },
+		func() error { _, err := cli.AuthEnable(ctx); return err },
+	)
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return fmt.Errorf("turn authentication on: %w", err)
+		}
+	}
+	return nil
+}
+
+// newPassword is 12 letters and digits a learner can type from the projector
+// (no 0/O, 1/l/I).
+func newPassword() string {
+	const alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
+	b := make([]byte, 12)
+	rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
