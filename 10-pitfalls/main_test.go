@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.etcd.io/etcd/api/v3/version"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
@@ -121,7 +123,7 @@ func TestLockerPanics(t *testing.T) {
 	assert.Equal(t, "locker.Lock() panicked: context canceled", outcome.Saw)
 	assert.Regexp(t, `(?m)^    panic: context canceled\n    goroutine \d+ \[running\]:\n`+
 		`    go\.etcd\.io/etcd/client/v3/concurrency\.\(\*lockerMutex\)\.Lock\(\.\.\.\)\n`+
-		`    \tgo\.etcd\.io/etcd/client/v3@v3\.7\.3/concurrency/mutex\.go:\d+\n`+
+		`    \tgo\.etcd\.io/etcd/client/v3@v`+regexp.QuoteMeta(version.Version)+`/concurrency/mutex\.go:\d+\n`+
 		`    main\.lockerWaits\(\.\.\.\)\n    \t10-pitfalls/locker_panics\.go:\d+\n`, out.String(), "the first lines of the trace")
 	assert.True(t, outcome.Worked)
 	assert.Equal(t, `m.Lock(ctx) returned "context canceled"`, outcome.Fixed)

@@ -6,12 +6,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.etcd.io/etcd/api/v3/version"
 )
 
 // These tests need no Docker: fake docker, docker-compose and go commands
@@ -103,10 +105,11 @@ func TestUpShowsItsSteps(t *testing.T) {
 	var progress bytes.Buffer
 	require.NoError(t, c.Up(context.Background(), &progress))
 
-	assert.Regexp(t, `^cluster: building etcd 3\.7\.3 for linux/amd64 into etcd/bin/etcd \(a first build takes minutes\)
+	v := regexp.QuoteMeta(version.Version) // the etcd that go.mod pins
+	assert.Regexp(t, `^cluster: building etcd `+v+` for linux/amd64 into etcd/bin/etcd \(a first build takes minutes\)
 (cluster: building etcd\.\.\. 0s
 )+cluster: etcd built in \d\.\ds
-cluster: building the image etcd-lock-workshop/etcd:v3\.7\.3 \(FROM scratch: nothing is pulled\)
+cluster: building the image etcd-lock-workshop/etcd:v`+v+` \(FROM scratch: nothing is pulled\)
 (cluster: building the image\.\.\. 0s
 )*cluster: image built in \d\.\ds
 cluster: starting etcd1, etcd2, etcd3 \(project p\)
@@ -123,7 +126,7 @@ $`, progress.String())
 
 	env, err := os.ReadFile(filepath.Join(c.Dir, ".env"))
 	require.NoError(t, err)
-	assert.Contains(t, string(env), "\nCOMPOSE_PROJECT_NAME=etcd-lock-workshop\nWORKSHOP_ETCD_IMAGE=etcd-lock-workshop/etcd:v3.7.3\n")
+	assert.Contains(t, string(env), "\nCOMPOSE_PROJECT_NAME=etcd-lock-workshop\nWORKSHOP_ETCD_IMAGE=etcd-lock-workshop/etcd:v"+version.Version+"\n")
 }
 
 // Ctrl-C while the members start removes what this up created, and only that.

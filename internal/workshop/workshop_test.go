@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"regexp"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.etcd.io/etcd/api/v3/version"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"etcd-lock-workshop/internal/cli"
@@ -30,7 +32,7 @@ func TestConnectSaysWhichEtcd(t *testing.T) {
 	var stderr bytes.Buffer
 	etcd, err := workshop.Connect(context.Background(), &workshop.Flags{DialTimeout: 10 * time.Second}, &stderr)
 	require.NoError(t, err)
-	assert.Regexp(t, `^etcd: embedded etcd 3\.7\.3 at http://127\.0\.0\.1:\d+, started in .*\n$`, stderr.String())
+	assert.Regexp(t, `^etcd: embedded etcd `+regexp.QuoteMeta(version.Version)+` at http://127\.0\.0\.1:\d+, started in .*\n$`, stderr.String())
 
 	// The same server, as an external etcd.
 	stderr.Reset()
