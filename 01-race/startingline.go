@@ -9,7 +9,8 @@ import (
 // startingLine holds each goroutine of a round until all of them have been
 // started, then lets them all go at once.
 //
-// Why: m.count++ is a single instruction, and a goroutine runs it within a
+// Why: m.count++ is a read, an add and a write (on amd64 one instruction,
+// but not an atomic one: no LOCK prefix), and a goroutine runs it within a
 // microsecond of being started. Started one by one, the goroutines run it at
 // the same instant on two CPUs only now and then, and the article's program
 // often prints 1000: the race is there, but hidden. Lined up, a thousand

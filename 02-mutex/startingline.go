@@ -1,4 +1,4 @@
-// Not the lesson: what makes the article's loss show on every run.
+// Not the lesson: what would make a race show on every run, as it does in 01.
 package main
 
 import (
@@ -9,11 +9,13 @@ import (
 // startingLine holds each goroutine of a round until all of them have been
 // started, then lets them all go at once.
 //
-// Why: m.count++ is a single instruction, and a goroutine runs it within a
+// Why: m.count++ is a read, an add and a write (on amd64 one instruction,
+// but not an atomic one: no LOCK prefix), and a goroutine runs it within a
 // microsecond of being started. Started one by one, the goroutines run it at
-// the same instant on two CPUs only now and then, and the article's program
-// often prints 1000: the race is there, but hidden. Lined up, a thousand
-// goroutines go through Incr at once on every CPU, and more rounds lose some.
+// the same instant on two CPUs only now and then, and the article's unsafe
+// program often prints 1000: a race is there, but hidden. Lined up, a thousand
+// goroutines go through Incr at once on every CPU: without the mutex most
+// rounds would lose updates; with it, none does.
 //
 // The goroutines wait by yielding (runtime.Gosched), not by parking on a
 // channel: waiting runnable, they keep every CPU busy for the moment they go.

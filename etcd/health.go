@@ -16,7 +16,15 @@ import (
 // or curl, so the etcd binary checks itself. It prints one line.
 func health(args []string, stdout, stderr io.Writer) int {
 	endpoint := "http://127.0.0.1:2379"
-	if len(args) > 0 {
+	const usage = "usage: go run ./etcd health [client URL]   (default http://127.0.0.1:2379)"
+	switch {
+	case len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help"):
+		fmt.Fprintln(stdout, usage)
+		return 0
+	case len(args) > 1 || len(args) > 0 && strings.HasPrefix(args[0], "-"):
+		fmt.Fprintln(stderr, usage)
+		return 2
+	case len(args) > 0:
 		endpoint = strings.TrimSuffix(args[0], "/")
 	}
 	if err := healthy(endpoint); err != nil {

@@ -247,6 +247,19 @@ func TestHealth(t *testing.T) {
 	}
 }
 
+// health -h is a question, not a URL; another flag, or two URLs, a mistake.
+func TestHealthUsage(t *testing.T) {
+	for _, c := range []struct {
+		args   []string
+		status int
+	}{{[]string{"-h"}, 0}, {[]string{"--help"}, 0}, {[]string{"-x"}, 2}, {[]string{"http://a:1", "http://b:2"}, 2}} {
+		var stdout, stderr bytes.Buffer
+		assert.Equal(t, c.status, health(c.args, &stdout, &stderr), c.args)
+		assert.Equal(t, "usage: go run ./etcd health [client URL]   (default http://127.0.0.1:2379)\n",
+			stdout.String()+stderr.String(), c.args)
+	}
+}
+
 func TestLogConfigured(t *testing.T) {
 	assert.False(t, logConfigured(nil))
 	assert.False(t, logConfigured([]string{"--name", "solo"}))

@@ -11,7 +11,9 @@ import (
 // stop working under the lock when it closes. It is closed at once if this
 // Mutex does not hold the lock.
 //
-// It closes when, and only when, the lock is no longer held:
+// It never closes while the lock is held, and closes at most about a second
+// plus the network's delay after the lock is lost (5 s for a client cut off
+// in the session's first half second):
 //   - at once when etcd deletes the key: Unlock, a delete by anyone, the
 //     session's lease revoked, or expired (etcd expires a lease within half a
 //     second after its TTL, and deletes its keys then);
