@@ -75,7 +75,7 @@ func (r etcdCount) Write(ctx context.Context, m mutex, count int) error {
 
 // Store keeps a count outside etcd and knows nothing of leases. Its one
 // defence is the fencing token: it remembers the highest it has seen and
-// refuses any lower one, on reads too, so that no stale write can land
+// refuses any lower one (and no token at all), on reads too, so that no stale write can land
 // between a newer holder's read and its write.
 type Store struct {
 	mu      sync.Mutex
@@ -87,8 +87,10 @@ type Store struct {
 func (s *Store) Do(token int64, write bool, count int) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if token < s.highest {
-		return 0, fmt.Errorf("%w by the store: token %d is lower than %d", ErrRefused, token, s.highest)
+	// No token (0) comes from a client that holds no lock: etcd's revisions,
+	// and so the tokens, start at 1. As 07's storage does.
+	if token < s.highest || token <= 0 {
+		return 0, fmt.Errorf("%w by the store: token %d is lower than %d", ErrRefused, token, max(s.highest, 1))
 	}
 	s.highest = token
 	if write {
