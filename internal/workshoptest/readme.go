@@ -55,7 +55,7 @@ type block struct {
 // have replaced what varies. A line "..." in a block stands for any number of
 // lines. An unmarked block must hold commands only, so that no output goes
 // unchecked. go test -update rewrites the blocks from the run.
-func CheckREADMEs(t *testing.T, run cli.RunFunc, rules ...Rule) {
+func CheckREADMEs(t testing.TB, run cli.RunFunc, rules ...Rule) {
 	files, _ := filepath.Glob("README*.md")
 	var marked []block
 	for _, file := range files {
@@ -96,7 +96,7 @@ func CheckREADMEs(t *testing.T, run cli.RunFunc, rules ...Rule) {
 	}
 }
 
-func readLines(t *testing.T, file string) []string {
+func readLines(t testing.TB, file string) []string {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +128,7 @@ func blocks(file string, lines []string) []block {
 	return found
 }
 
-func checkCommandsOnly(t *testing.T, b block, lines []string) {
+func checkCommandsOnly(t testing.TB, b block, lines []string) {
 	if b.info == "go" || b.info == "yaml" { // code, not output
 		return
 	}
@@ -190,7 +190,7 @@ func match(want, got []string) bool {
 }
 
 // rewrite puts got in place of the block's lines in its file.
-func rewrite(t *testing.T, b block, got []string) {
+func rewrite(t testing.TB, b block, got []string) {
 	lines := readLines(t, b.file)
 	for _, f := range blocks(b.file, lines) { // found again: an earlier rewrite may have moved it
 		if f.marked && f.index == b.index {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -47,11 +48,7 @@ func TestCheckREADMEs(t *testing.T) {
 	CheckREADMEs(t, fakeRun)
 
 	require.NoError(t, os.WriteFile("README.md", []byte(readme[:len(readme)-14]+"count: 3\n```\n"), 0o644))
-	inner := &testing.T{}
-	done := make(chan struct{})
-	go func() { defer close(done); CheckREADMEs(inner, fakeRun) }() // Fatal ends only that goroutine
-	<-done
-	assert.True(t, inner.Failed(), "a wrong count must fail")
+	assert.True(t, fails(t, func(tb testing.TB) { CheckREADMEs(tb, fakeRun) }), "a wrong count must fail")
 
 	*update = true
 	defer func() { *update = false }()
@@ -64,9 +61,30 @@ func TestCheckREADMEs(t *testing.T) {
 func TestUnmarkedOutputFails(t *testing.T) {
 	t.Chdir(t.TempDir())
 	require.NoError(t, os.WriteFile("README.md", []byte("```\ngo run ./x\n```\n\n```\ncount: 2\n```\n<!-- output of: go run ./x -n 2 -->\n```\ncount: 2\n```\n"), 0o644))
-	inner := &testing.T{}
+	assert.True(t, fails(t, func(tb testing.TB) { CheckREADMEs(tb, fakeRun) }), "an output block nobody checks must fail")
+}
+
+// recorder is a testing.TB whose failures are recorded, not reported: a
+// check that must fail runs on it. Its Fatal ends the check's goroutine, as
+// testing's own does.
+type recorder struct {
+	testing.TB
+	failed bool
+}
+
+func (r *recorder) Helper()               {}
+func (r *recorder) Error(...any)          { r.failed = true }
+func (r *recorder) Errorf(string, ...any) { r.failed = true }
+func (r *recorder) Fatal(...any)          { r.failed = true; runtime.Goexit() }
+func (r *recorder) Fatalf(string, ...any) { r.failed = true; runtime.Goexit() }
+func (r *recorder) FailNow()              { r.failed = true; runtime.Goexit() }
+func (r *recorder) Failed() bool          { return r.failed }
+
+// fails reports whether check fails.
+func fails(t *testing.T, check func(testing.TB)) bool {
+	r := &recorder{TB: t}
 	done := make(chan struct{})
-	go func() { defer close(done); CheckREADMEs(inner, fakeRun) }()
+	go func() { defer close(done); check(r) }()
 	<-done
-	assert.True(t, inner.Failed(), "an output block nobody checks must fail")
+	return r.failed
 }
