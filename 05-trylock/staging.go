@@ -12,13 +12,25 @@ import (
 	"strings"
 	"time"
 
+	"etcd-lock-workshop/internal/lockview"
 	"etcd-lock-workshop/internal/workshop"
 )
+
+// lockName is the article's lock, which both windows try.
+const lockName = "/my-test-lock"
 
 // bothWindows plays the article's two windows: while window 1 holds the lock,
 // window 2 tries it and fails at once; once window 1 has released it, window 2
 // tries again and gets it.
 func bothWindows(ctx context.Context, etcd *workshop.Etcd, stdout, stderr io.Writer) error {
+	// In a shared etcd another program may hold the lock: window 1 must get it.
+	if owner, err := lockview.Owner(ctx, etcd, lockName); err != nil || owner != nil {
+		if err == nil {
+			err = fmt.Errorf("%s is held by another program (key %s): wait until it is free, or use another etcd",
+				lockName, owner.Key)
+		}
+		return err
+	}
 	var tried error
 	window1 := &window{w: workshop.Prefixed(stdout, "[window 1] "),
 		after: func(line string) {
