@@ -57,6 +57,7 @@ type Member struct {
 
 	// Guarded by the cluster's mu.
 	etcd        *embed.Etcd   // nil while stopped
+	grpc        *grpcServers  // its client gRPC servers, while running
 	proxy       proxy.Server  // nil while stopped
 	closed      chan struct{} // closed once a stopped member has let go of its data
 	id          types.ID      // its raft id, known from its first start
@@ -130,10 +131,13 @@ func (c *Cluster) launch(m *Member) error {
 		cfg.TickMs, cfg.ElectionMs = c.opt.TickMs, c.opt.ElectionMs
 	}
 	workshop.Silence(cfg)
+	servers := &grpcServers{}
+	cfg.ServiceRegister = servers.add
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", m.Name, err)
 	}
+	m.grpc = servers
 	p, err := newPeerProxy(m.socket, e.Peers[0].Addr().String())
 	if err != nil {
 		e.Server.HardStop()
@@ -232,6 +236,10 @@ func (c *Cluster) kill(m *Member) (died time.Time) {
 	m.peer.shut()
 	m.client.shut()
 	died = time.Now()
+	// A request already inside the server when it stops would read a closed
+	// backend, and etcd panics (a nil bbolt Tx; etcd-io/etcd#6662): let those
+	// finish first. The doors are shut, so nothing new comes in meanwhile.
+	m.grpc.drain(time.Second)
 	e.Server.HardStop()
 	go func() {
 		p.Close() // returns once the connections the doors cut have ended
