@@ -16,7 +16,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/workshop"
@@ -226,15 +225,10 @@ func TestExitStatus(t *testing.T) {
 func TestLockHeldByAnotherProgram(t *testing.T) {
 	t.Parallel()
 	etcd := workshoptest.Etcd(t)
-	ctx := context.Background()
-	session, err := etcd.NewSession(ctx, 60)
-	require.NoError(t, err)
-	defer etcd.CloseSession(ctx, session)
-	other := concurrency.NewMutex(session, "/my-test-lock")
-	require.NoError(t, other.Lock(ctx))
+	other := workshoptest.HoldLock(t, etcd, "/my-test-lock")
 
 	var stdout, stderr bytes.Buffer
-	err = run(ctx, []string{"-endpoints", etcd.Endpoints[0]}, &stdout, &stderr)
+	err := run(context.Background(), []string{"-endpoints", etcd.Endpoints[0]}, &stdout, &stderr)
 	require.Error(t, err)
 	assert.Equal(t, fmt.Sprintf("/my-test-lock is held by another program (key %s): wait until it is free, or use another etcd", other.Key()), err.Error())
 	assert.Empty(t, stdout.String(), "no holder started")

@@ -82,10 +82,7 @@ type holder struct {
 // startHolder starts the first window and returns once it holds the lock.
 func startHolder(ctx context.Context, etcd *workshop.Etcd, ttl int, stdout io.Writer) (*holder, error) {
 	// In a shared etcd another program may hold the lock: the holder must be first in line.
-	if owner, err := lockview.Owner(ctx, etcd, lockName); err != nil || owner != nil {
-		if err == nil {
-			err = fmt.Errorf("%s is held by another program (key %s): wait until it is free, or use another etcd", lockName, owner.Key)
-		}
+	if err := lockview.MustBeFree(ctx, etcd, lockName); err != nil {
 		return nil, err
 	}
 	child, err := workshop.StartChildAs(ctx, holderRole, append([]string{"-ttl", strconv.Itoa(ttl)}, etcd.ChildFlags()...)...)

@@ -162,15 +162,10 @@ func Example() {
 // says so once, in one line, and plays neither window.
 func TestLockHeldByAnotherProgram(t *testing.T) {
 	etcd := workshoptest.Etcd(t)
-	ctx := context.Background()
-	session, err := etcd.NewSession(ctx, 60)
-	require.NoError(t, err)
-	defer etcd.CloseSession(ctx, session)
-	other := concurrency.NewMutex(session, "/my-test-lock")
-	require.NoError(t, other.TryLock(ctx))
+	other := workshoptest.HoldLock(t, etcd, "/my-test-lock")
 
 	var stdout, stderr bytes.Buffer
-	err = run(ctx, []string{"-endpoints", etcd.Endpoints[0]}, &stdout, &stderr)
+	err := run(context.Background(), []string{"-endpoints", etcd.Endpoints[0]}, &stdout, &stderr)
 	assert.EqualError(t, err, "/my-test-lock is held by another program (key "+other.Key()+
 		"): wait until it is free, or use another etcd")
 	assert.Empty(t, stdout.String(), "no window played")

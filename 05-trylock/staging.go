@@ -24,11 +24,7 @@ const lockName = "/my-test-lock"
 // tries again and gets it.
 func bothWindows(ctx context.Context, etcd *workshop.Etcd, stdout, stderr io.Writer) error {
 	// In a shared etcd another program may hold the lock: window 1 must get it.
-	if owner, err := lockview.Owner(ctx, etcd, lockName); err != nil || owner != nil {
-		if err == nil {
-			err = fmt.Errorf("%s is held by another program (key %s): wait until it is free, or use another etcd",
-				lockName, owner.Key)
-		}
+	if err := lockview.MustBeFree(ctx, etcd, lockName); err != nil {
 		return err
 	}
 	var tried error

@@ -122,10 +122,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer etcd.Close()
 	// In a shared etcd another program may hold the lock: A must be first in line.
-	if owner, err := lockview.Owner(ctx, etcd, lockName); err != nil || owner != nil {
-		if err == nil {
-			err = fmt.Errorf("%s is held by another program (key %s): wait until it is free, or use another etcd", lockName, owner.Key)
-		}
+	if err := lockview.MustBeFree(ctx, etcd, lockName); err != nil {
 		return err
 	}
 	defer deleteRecord(ctx, etcd) // a shared etcd keeps nothing of ours, also after Ctrl-C

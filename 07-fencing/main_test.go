@@ -298,14 +298,11 @@ func TestREADME(t *testing.T) {
 func TestLockHeldByAnotherProgram(t *testing.T) {
 	t.Parallel()
 	etcd := workshoptest.Etcd(t)
-	s, err := etcd.NewSession(context.Background(), 60)
-	require.NoError(t, err)
-	defer etcd.CloseSession(context.Background(), s)
-	require.NoError(t, concurrency.NewMutex(s, lockName).Lock(context.Background()))
+	workshoptest.HoldLock(t, etcd, lockName)
 
 	start := time.Now()
 	var stderr bytes.Buffer
-	err = run(context.Background(), []string{"-endpoints", etcd.Endpoints[0]}, &bytes.Buffer{}, &stderr)
+	err := run(context.Background(), []string{"-endpoints", etcd.Endpoints[0]}, &bytes.Buffer{}, &stderr)
 	assert.ErrorContains(t, err, "/my-test-lock is held by another program (key /my-test-lock/")
 	assert.Less(t, time.Since(start), 10*time.Second, "at once, not after a wait for A")
 }

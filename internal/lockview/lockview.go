@@ -63,6 +63,17 @@ func Owner(ctx context.Context, e *workshop.Etcd, prefix string) (*mvccpb.KeyVal
 	return resp.Kvs[0], nil
 }
 
+// MustBeFree returns nil if the lock named prefix is free, or an error that
+// says who holds it: in a shared etcd another program may, and a chapter
+// whose lesson needs to be first in line says so in one line instead.
+func MustBeFree(ctx context.Context, e *workshop.Etcd, prefix string) error {
+	owner, err := Owner(ctx, e, prefix)
+	if err == nil && owner != nil {
+		err = fmt.Errorf("%s is held by another program (key %s): wait until it is free, or use another etcd", prefix, owner.Key)
+	}
+	return err
+}
+
 // OwnerCountdown counts down, on live, the lease of whoever holds the lock
 // named prefix now, as etcd reports it: a display for a waiter. Call the
 // returned stop once Lock returns; stop returns when the line is finished, so
