@@ -165,7 +165,7 @@ func main() { cli.Main(run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlagSet("06-failover", stderr)
-	flags := workshop.EtcdFlags(fs)
+	flags := workshop.PrivateEtcdFlags(fs)
 	opt := options{work: func(ctx context.Context, c *Counter) error { return c.Incr(ctx) }}
 	cli.IntVar(fs, &opt.workers, "workers", 5, 1, 100, "workers, each with its own session")
 	cli.IntVar(fs, &opt.sections, "sections", 10, 1, 1000, "critical sections before the leader is stopped, and after")

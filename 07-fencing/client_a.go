@@ -65,7 +65,7 @@ const resume = "resume"
 // runClientA is run in client A's process: its arguments come from startClientA.
 func runClientA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlagSet("07-fencing (client A)", stderr)
-	flags := workshop.EtcdFlags(fs)
+	flags := workshop.PrivateEtcdFlags(fs)
 	fence := fs.String("fence", "", "")
 	ttl := fs.Int("ttl", 0, "")
 	storage := fs.String("storage", "", "")

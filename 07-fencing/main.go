@@ -110,7 +110,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runClientA(ctx, args, stdout, stderr)
 	}
 	fs := cli.NewFlagSet("07-fencing", stderr)
-	flags := workshop.EtcdFlags(fs)
+	flags := workshop.PrivateEtcdFlags(fs)
 	ttl := cli.Int(fs, "ttl", 2, 1, 60, "lease TTL in seconds: how long a stalled holder keeps the lock (etcd's minimum: 1 embedded, 2 with default settings)")
 	only := cli.Int(fs, "act", 0, 0, len(acts), "play only this act; 0 plays all three")
 	if err := cli.Parse(fs, args); err != nil {

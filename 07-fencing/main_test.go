@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
 )
 
@@ -294,15 +295,17 @@ func TestREADME(t *testing.T) {
 }
 
 // In a shared etcd where another program holds the lock, A could never be
-// first: say so at once, instead of waiting for A to stall.
+// first: say so at once, instead of waiting for A to stall. On a shared etcd
+// the chapter's keys are the learner's own (/learners/NAME/...), so that
+// program is the learner's too, or one run with -namespace "".
 func TestLockHeldByAnotherProgram(t *testing.T) {
 	t.Parallel()
 	etcd := workshoptest.Etcd(t)
-	workshoptest.HoldLock(t, etcd, lockName)
+	workshoptest.HoldLock(t, etcd, workshop.LearnersPrefix+"dana"+lockName)
 
 	start := time.Now()
 	var stderr bytes.Buffer
-	err := run(context.Background(), []string{"-endpoints", etcd.Endpoints[0]}, &bytes.Buffer{}, &stderr)
+	err := run(context.Background(), []string{"-endpoints", etcd.Endpoints[0], "-name", "dana"}, &bytes.Buffer{}, &stderr)
 	assert.ErrorContains(t, err, "/my-test-lock is held by another program (key /my-test-lock/")
 	assert.Less(t, time.Since(start), 10*time.Second, "at once, not after a wait for A")
 }

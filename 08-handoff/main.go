@@ -114,7 +114,7 @@ func main() { cli.Main(run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlagSet("08-handoff", stderr)
-	flags := workshop.EtcdFlags(fs)
+	flags := workshop.PrivateEtcdFlags(fs)
 	rounds := cli.Int(fs, "rounds", 60, 1, 10000, "handoffs timed for each lock")
 	nWrites := cli.Int(fs, "writes", 100, 1, 100000, "writes timed")
 	hold := cli.Duration(fs, "hold", 10*time.Millisecond, time.Millisecond, time.Minute,

@@ -139,7 +139,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runVictim(ctx, args, stdout, stderr)
 	}
 	fs := cli.NewFlagSet("09-check", stderr)
-	flags := workshop.EtcdFlags(fs)
+	flags := workshop.PrivateEtcdFlags(fs)
 	var b bench
 	cli.IntVar(fs, &b.clients, "clients", 3, 2, 8, "clients per experiment, each with its own session")
 	cli.DurationVar(fs, &b.duration, "duration", time.Second, 200*time.Millisecond, time.Minute,

@@ -49,7 +49,7 @@ type victimArgs struct {
 }
 
 func (a victimArgs) flags(e *workshop.Etcd) []string {
-	return append(e.ChildFlags(), "-lock", a.kind, "-fence", a.fence, "-name", a.name, "-store", a.store,
+	return append(e.ChildFlags(), "-lock", a.kind, "-fence", a.fence, "-experiment", a.name, "-store", a.store,
 		"-ttl", strconv.Itoa(a.ttl), "-seed", strconv.FormatUint(a.seed, 10),
 		"-stall-at", strconv.FormatInt(a.stallAt.UnixNano(), 10), "-until", strconv.FormatInt(a.until.UnixNano(), 10))
 }
@@ -59,11 +59,11 @@ func (a victimArgs) flags(e *workshop.Etcd) []string {
 // past -stall-at until the parent, having thawed it, says "resume".
 func runVictim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlagSet("09-check victim", stderr)
-	flags := workshop.EtcdFlags(fs)
+	flags := workshop.PrivateEtcdFlags(fs)
 	var a victimArgs
 	fs.StringVar(&a.kind, "lock", "mutex", "")
 	fs.StringVar(&a.fence, "fence", "none", "")
-	fs.StringVar(&a.name, "name", "", "")
+	fs.StringVar(&a.name, "experiment", "", "")
 	fs.StringVar(&a.store, "store", "", "")
 	fs.IntVar(&a.ttl, "ttl", 1, "")
 	fs.Uint64Var(&a.seed, "seed", 1, "")

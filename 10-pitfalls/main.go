@@ -70,7 +70,7 @@ func main() { cli.Main(run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlagSet("10-pitfalls", stderr)
-	flags := workshop.EtcdFlags(fs)
+	flags := workshop.PrivateEtcdFlags(fs)
 	wait := cli.Duration(fs, "wait", 3*time.Second, time.Second, time.Minute,
 		"how long a pitfall shows a call stuck before it moves on (no-deadline, expired-while-waiting)")
 	chosen, err := parseArgs(fs, args)

@@ -19,7 +19,8 @@ var etcdVersion = version.Version
 
 // roomPrefixes are the keys the chapters use: their locks, their counts and
 // records, and the key a client checks etcd with (read only).
-var roomPrefixes = []string{"/my-test-lock", "/my-test-counter", "/fencing/", "/handoff/", "/09-check"}
+var roomPrefixes = []string{"/my-test-lock", "/my-test-counter", "/fencing/", "/handoff/", "/09-check",
+	workshop.LabelPrefix, workshop.LearnersPrefix}
 
 // enableAuth makes root (with rootPassword) and the room user, whose role
 // may read and write roomPrefixes only, and turns authentication on.

@@ -7,7 +7,8 @@
 //	go run ./etcd/room                        every interface, port 2379, a generated password
 //	go run ./etcd/room -listen 127.0.0.1:2379 -password s3cret
 //
-// It prints the exact command a learner types, and serves until Ctrl-C.
+// It prints the exact command a learner types and the address of the live
+// view for the projector (internal/view, port 8379), and serves until Ctrl-C.
 package main
 
 import (
@@ -16,8 +17,10 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"time"
 
 	"etcd-lock-workshop/internal/cli"
+	"etcd-lock-workshop/internal/view"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -32,10 +35,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	})
 	password := fs.String("password", "", "the room user's password (default: generated)")
+	viewAt := fs.String("view", ":8379", "`host:port` the projector's live view is served on (default: every interface)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
+	viewHost, _, err := net.SplitHostPort(*viewAt)
+	if err != nil {
+		return cli.BadValue(fs, "-view %q: %v", *viewAt, err)
+	}
 	reachAt, err := roomAddress(host)
+	if err != nil {
+		return err
+	}
+	viewReachAt, err := roomAddress(viewHost)
 	if err != nil {
 		return err
 	}
@@ -57,9 +69,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "etcd: the room's etcd %s at %s, authentication on\n", etcdVersion, endpoint)
 	fmt.Fprintf(stderr, "root password (for your terminal only): %s\n", rootPassword)
+	// The view is the teacher's: it reads every key, as root.
+	root := &workshop.Etcd{Timeout: 10 * time.Second, Credentials: workshop.Credentials{User: "root", Password: rootPassword}}
+	viewClient, err := root.Dial(ctx, []string{etcd.URL})
+	if err != nil {
+		return err
+	}
+	defer viewClient.Close()
+	l, err := net.Listen("tcp", *viewAt)
+	if err != nil {
+		return fmt.Errorf("serve the view: %w", err)
+	}
+	_, viewPort, _ := net.SplitHostPort(l.Addr().String())
 	fmt.Fprintf(stdout, "learners run: go run ./03-etcd-lock -endpoints %s -user %s -password %s\n",
 		endpoint, roomUser, *password)
+	fmt.Fprintf(stdout, "projector: http://%s/\n", net.JoinHostPort(viewReachAt, viewPort))
 	fmt.Fprintln(stderr, "serving until Ctrl-C")
-	<-ctx.Done()
-	return nil
+	return view.Serve(ctx, viewClient, "the room's etcd at "+endpoint, l, root.Timeout)
 }

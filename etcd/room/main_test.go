@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"strings"
@@ -21,30 +20,23 @@ import (
 
 func TestMain(m *testing.M) { workshoptest.Main(m, run) }
 
-// startRoom runs the room on loopback and returns the learners' arguments.
-func startRoom(t *testing.T) []string {
+// startRoom runs the room on loopback and returns the learners' arguments
+// and the projector's URL.
+func startRoom(t *testing.T) (args []string, projector string) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	out, in := io.Pipe()
-	var stderr workshoptest.Buffer
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-listen", "127.0.0.1:0"}, in, &stderr); in.Close() }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			assert.NoError(t, err)
-		case <-time.After(30 * time.Second):
-			t.Error("the room did not stop within 30 s of Ctrl-C")
-		}
-	})
-	line, err := bufio.NewReader(out).ReadString('\n')
+	lines, stderr := workshoptest.Serve(t, run, "-listen", "127.0.0.1:0", "-view", "127.0.0.1:0")
+	line, err := lines.ReadString('\n')
 	require.NoError(t, err, stderr.String())
-	go io.Copy(io.Discard, out)
 	command, ok := strings.CutPrefix(strings.TrimSpace(line), "learners run: go run ./03-etcd-lock ")
 	require.True(t, ok, line)
+	line, err = lines.ReadString('\n')
+	require.NoError(t, err, stderr.String())
+	projector, ok = strings.CutPrefix(strings.TrimSpace(line), "projector: ")
+	require.True(t, ok, line)
+	assert.Regexp(t, `^http://127\.0\.0\.1:\d+/$`, projector, "the address -view names")
+	go io.Copy(io.Discard, lines)
 	assert.Contains(t, stderr.String(), "root password (for your terminal only): ")
-	return strings.Fields(command)
+	return strings.Fields(command), projector
 }
 
 // connect is a learner's program, with the learners' arguments.
@@ -59,7 +51,7 @@ func connect(t *testing.T, args ...string) (*workshop.Etcd, error) {
 // count work; the room user may touch the workshop's keys and nothing else,
 // each refusal etcd's own error; a wrong password is one line.
 func TestTheRoom(t *testing.T) {
-	args := startRoom(t)
+	args, _ := startRoom(t)
 	require.Len(t, args, 6, "-endpoints URL -user room -password PASSWORD: %q", args)
 	assert.Equal(t, []string{"-user", roomUser, "-password"}, args[2:5])
 	assert.Regexp(t, `^http://127\.0\.0\.1:\d+$`, args[1], "the address -listen names")

@@ -42,8 +42,8 @@ func TestCredentials(t *testing.T) {
 			require.NoError(t, err)
 			defer etcd.Close()
 			assert.Equal(t, workshop.Credentials{User: "room", Password: workshoptest.RoomPassword}, etcd.Credentials)
-			assert.Equal(t, []string{"-endpoints", room, "-dial-timeout", "5s", "-user", "room:" + workshoptest.RoomPassword},
-				etcd.ChildFlags())
+			assert.Equal(t, []string{"-endpoints", room, "-dial-timeout", "5s", "-user", "room:" + workshoptest.RoomPassword,
+				"-name", etcd.Name}, etcd.ChildFlags())
 			cli, err := etcd.Dial(context.Background(), etcd.Endpoints) // a second client, as 06's workers make
 			require.NoError(t, err)
 			cli.Close()

@@ -23,7 +23,11 @@ type Etcd struct {
 	Timeout time.Duration
 	// Credentials are the user this program is, for every client it makes.
 	Credentials Credentials
-	embedded    *Embedded
+	// Name is this program's label, Namespace the prefix of its keys (see label.go).
+	Name, Namespace string
+	label           bool
+	program         string
+	embedded        *Embedded
 }
 
 // Connect starts an embedded etcd, or checks that the -endpoints one answers within
@@ -36,7 +40,8 @@ func Connect(ctx context.Context, f *Flags, stderr io.Writer) (*Etcd, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Etcd{Endpoints: f.EndpointList(), Timeout: f.DialTimeout, Credentials: creds}
+	e := &Etcd{Endpoints: f.EndpointList(), Timeout: f.DialTimeout, Credentials: creds, Name: f.Name, program: f.program}
+	e.label, e.Namespace = f.identity(len(e.Endpoints) == 0)
 	if len(e.Endpoints) == 0 {
 		start := time.Now()
 		s, err := StartEmbedded(ctx, EmbeddedOptions{})
@@ -54,7 +59,7 @@ func Connect(ctx context.Context, f *Flags, stderr io.Writer) (*Etcd, error) {
 	}
 	e.Client = cli
 	if e.embedded == nil {
-		fmt.Fprintf(stderr, "etcd: external etcd at %s%s\n", strings.Join(e.Endpoints, ","), f.fromEnvNote())
+		fmt.Fprintf(stderr, "etcd: external etcd at %s%s%s\n", strings.Join(e.Endpoints, ","), f.fromEnvNote(), e.keysNote())
 	}
 	return e, nil
 }
@@ -99,9 +104,22 @@ func NewClient(ctx context.Context, endpoints []string, timeout time.Duration) (
 }
 
 // Dial is NewClient for endpoints (all of e's, or some of its members), as
-// e's user, within e's timeout.
+// e's user, within e's timeout, labelling its leases and keeping its keys
+// under e's namespace as e's own client does.
 func (e *Etcd) Dial(ctx context.Context, endpoints []string) (*clientv3.Client, error) {
-	return dial(ctx, endpoints, e.Timeout, e.Credentials)
+	cli, err := dial(ctx, endpoints, e.Timeout, e.Credentials)
+	if err == nil {
+		identify(cli, e.label, e.Namespace, Label{Name: e.Name, Program: e.program}, e.Timeout)
+	}
+	return cli, err
+}
+
+// keysNote says, on the line naming the etcd, where this program's keys go.
+func (e *Etcd) keysNote() string {
+	if e.Namespace == "" {
+		return ""
+	}
+	return ", keys under " + e.Namespace
 }
 
 // ChildFlags are the flags that make a child process of this program use
@@ -110,6 +128,12 @@ func (e *Etcd) ChildFlags() []string {
 	flags := []string{"-endpoints", strings.Join(e.Endpoints, ","), "-dial-timeout", e.Timeout.String()}
 	if e.Credentials.User != "" {
 		flags = append(flags, "-user", e.Credentials.User+":"+e.Credentials.Password)
+	}
+	if e.label {
+		flags = append(flags, "-name", e.Name)
+	}
+	if e.Namespace != "" {
+		flags = append(flags, "-namespace", e.Namespace)
 	}
 	return flags
 }

@@ -27,12 +27,19 @@ type Flags struct {
 	DialTimeout time.Duration
 	User        string // name, or name:password, as etcdctl takes it
 	Password    string
-	env         string // $ETCDCTL_ENDPOINTS, the default of -endpoints
+	// Name is the learner, as the room's view shows them (see label.go), and
+	// Namespace the prefix of a private chapter's keys on a shared etcd.
+	Name, Namespace       string
+	nameSet, namespaceSet bool
+	private               bool   // the chapter needs its lock to itself
+	program               string // the chapter, as its label names it
+	env                   string // $ETCDCTL_ENDPOINTS, the default of -endpoints
 }
 
-// EtcdFlags registers -endpoints and -dial-timeout on fs.
+// EtcdFlags registers -endpoints, -dial-timeout, -user, -password and -name
+// on fs: the flags of a chapter that shares its lock with the room (03-05).
 func EtcdFlags(fs *flag.FlagSet) *Flags {
-	f := &Flags{Endpoints: os.Getenv(EndpointsEnv), env: os.Getenv(EndpointsEnv)}
+	f := &Flags{Endpoints: os.Getenv(EndpointsEnv), env: os.Getenv(EndpointsEnv), Name: defaultName(), program: fs.Name()}
 	fs.Var((*endpointsValue)(&f.Endpoints), "endpoints",
 		"comma-separated client `URLs` of an etcd that is already running (default: $"+EndpointsEnv+", else an embedded etcd)")
 	cli.DurationVar(fs, &f.DialTimeout, "dial-timeout", 5*time.Second, 100*time.Millisecond, time.Hour,
@@ -40,6 +47,26 @@ func EtcdFlags(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&f.User, "user", os.Getenv(UserEnv),
 		"`name` or name:password of a user of an etcd with authentication (default: $"+UserEnv+")")
 	fs.StringVar(&f.Password, "password", os.Getenv(PasswordEnv), "the user's password (default: $"+PasswordEnv+")")
+	fs.Var(nameValue{&f.Name, &f.nameSet}, "name",
+		"`label` the room's view shows for this program's sessions on a shared etcd (default: user@host)")
+	return f
+}
+
+// PrivateEtcdFlags are EtcdFlags for a chapter that needs its lock to itself
+// (06-10): on an etcd named by -endpoints its keys go under -namespace.
+func PrivateEtcdFlags(fs *flag.FlagSet) *Flags {
+	f := EtcdFlags(fs)
+	f.private = true
+	fs.Func("namespace", "`prefix` of every key this program uses on an -endpoints etcd, so that "+
+		"learners sharing it never wait for each other (default: "+LearnersPrefix+"NAME; \"\" for none)",
+		func(s string) error {
+			if s != "" && !strings.HasPrefix(s, "/") {
+				return errors.New(`a prefix starts with "/", such as /learners/alice`)
+			}
+			// The chapters' keys start with "/": /learners/alice + /my-test-lock.
+			f.Namespace, f.namespaceSet = strings.TrimSuffix(s, "/"), true
+			return nil
+		})
 	return f
 }
 

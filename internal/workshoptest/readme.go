@@ -14,7 +14,11 @@ import (
 	"etcd-lock-workshop/internal/cli"
 )
 
-var update = flag.Bool("update", false, "rewrite the READMEs' output blocks from a real run")
+var update = flag.Bool("update", false, "rewrite the READMEs' output blocks (and screenshots) from a real run")
+
+// Update reports whether the test run was asked to rewrite what the READMEs
+// show (go test -args -update): a test that writes a screenshot asks it.
+func Update() bool { return *update }
 
 // Rule replaces what varies from one run to the next in a chapter's output.
 type Rule struct {

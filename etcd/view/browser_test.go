@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"etcd-lock-workshop/internal/cli"
+	"etcd-lock-workshop/internal/workshop"
+	"etcd-lock-workshop/internal/workshoptest"
+)
+
+// browser starts headless Chromium (Debian's chromium, as .ci/run installs
+// it) and returns a tab in it, or skips the test where there is none.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	var path string
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			path = p
+			break
+		}
+	}
+	if path == "" {
+		t.Skip("no Chromium here to test the page in (apt-get install -y chromium; .ci/run installs it)")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path),
+		chromedp.NoSandbox, // as root in a container, Chromium's sandbox cannot start
+		chromedp.WindowSize(1600, 900), chromedp.Flag("lang", "en-GB"))
+	allocator, cancelAllocator := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAllocator)
+	tab, cancelTab := chromedp.NewContext(allocator)
+	t.Cleanup(cancelTab)
+	require.NoError(t, chromedp.Do(tab), "start Chromium at %s", path)
+	return tab
+}
+
+// learner connects to the shared etcd as the chapters do, -name label.
+func learner(t *testing.T, endpoint, label string) *workshop.Etcd {
+	t.Helper()
+	fs := cli.NewFlagSet("04-timeout", io.Discard)
+	flags := workshop.EtcdFlags(fs)
+	require.NoError(t, cli.Parse(fs, []string{"-endpoints", endpoint, "-name", label}))
+	etcd, err := workshop.Connect(context.Background(), flags, io.Discard)
+	require.NoError(t, err)
+	t.Cleanup(etcd.Close)
+	return etcd
+}
+
+// The page in a real browser: the holder first, then the waiter, each with
+// its label; the holder dies without Unlock (its keepalive stops, as when a
+// laptop's lid closes) and the page shows its lease expiring at its TTL and
+// the waiter taking the lock; a label is shown as text, never as markup.
+func TestThePageInABrowser(t *testing.T) {
+	tab := browser(t)
+	shared := workshoptest.Etcd(t)
+	url := startView(t, shared.Endpoints[0])
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	const ttl = 3
+	holder := learner(t, shared.Endpoints[0], "alice-holder")
+	holderSession, err := holder.NewSession(ctx, ttl)
+	require.NoError(t, err)
+	require.NoError(t, concurrency.NewMutex(holderSession, "/my-test-lock").Lock(ctx))
+	waited := make(chan error, 2)
+	for _, label := range []string{"bob-waiter", "<b>eve"} { // eve's label is markup, shown as text
+		waiter := learner(t, shared.Endpoints[0], label)
+		session, err := waiter.NewSession(ctx, 60)
+		require.NoError(t, err)
+		t.Cleanup(func() { waiter.CloseSession(context.Background(), session) })
+		go func() { waited <- concurrency.NewMutex(session, "/my-test-lock").Lock(ctx) }()
+		require.NoError(t, chromedp.Do(tab, chromedp.Navigate(url), // queued: in that order
+			chromedp.WaitVisible(fmt.Sprintf(`section[data-lock="/my-test-lock"] li.entry[data-label=%q]`, label))))
+	}
+
+	labels, err := chromedp.Run(tab, chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll('section[data-lock="/my-test-lock"] .label')].map(e => e.textContent)`))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"alice-holder", "bob-waiter", "<b>eve"}, labels, "holder first, then the waiters in order")
+	bold, err := chromedp.Run(tab, chromedp.Evaluate[int](`document.querySelectorAll('.label b').length`))
+	require.NoError(t, err)
+	assert.Zero(t, bold, "a label is data: its <b> must be text, not markup")
+	holds, err := chromedp.Run(tab, chromedp.TextContent(`li.entry.holds .label`))
+	require.NoError(t, err)
+	assert.Equal(t, "alice-holder", holds)
+	if workshoptest.Update() { // the README's screenshot
+		require.NoError(t, chromedp.Do(tab, chromedp.Sleep(time.Second))) // the TTL bars sampled
+		png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))       // 100: a PNG
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile("view.png", png, 0o644))
+	}
+
+	// The holder's process dies: nobody keeps its lease alive, nobody unlocks.
+	holderSession.Orphan()
+	died := time.Now()
+	require.NoError(t, chromedp.Do(tab, chromedp.WaitVisible(`#events li.k-expired`)))
+	expiredAfter := time.Since(died)
+	expired, err := chromedp.Run(tab, chromedp.TextContent(`#events li.k-expired .label`))
+	require.NoError(t, err)
+	assert.Equal(t, "alice-holder", expired)
+	// Its last keepalive was at most ttl/3 before: the lease had 2/3 of its TTL left, or more.
+	assert.GreaterOrEqual(t, expiredAfter, ttl*time.Second*2/3-100*time.Millisecond, "shown expired before its TTL ran out")
+	assert.Less(t, expiredAfter, ttl*time.Second+15*time.Second, "shown expired long after its TTL")
+	require.NoError(t, <-waited, "the first waiter gets the lock when the lease expires")
+	require.NoError(t, chromedp.Do(tab, chromedp.WaitVisible(`#events li.k-acquired:first-child`)))
+	holds, err = chromedp.Run(tab, chromedp.TextContent(`li.entry.holds .label`))
+	require.NoError(t, err)
+	assert.Equal(t, "bob-waiter", holds, "the first waiter holds it now")
+	t.Logf("the page showed the expiry %s after the holder died (TTL %ds)", expiredAfter.Round(10*time.Millisecond), ttl)
+}
+
+// The page in Chinese: ?lang=zh, or a browser whose language is Chinese.
+func TestThePageInChinese(t *testing.T) {
+	tab := browser(t)
+	url := startView(t, workshoptest.Etcd(t).Endpoints[0])
+	require.NoError(t, chromedp.Do(tab, chromedp.Navigate(url+"?lang=zh")))
+	title, err := chromedp.Run(tab, chromedp.Title())
+	require.NoError(t, err)
+	heading, err := chromedp.Run(tab, chromedp.TextContent(`#h-locks`))
+	require.NoError(t, err)
+	assert.Equal(t, "etcd 锁 · 实时", title)
+	assert.Contains(t, heading, "持有者在前")
+}

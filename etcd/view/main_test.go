@@ -1,0 +1,36 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"etcd-lock-workshop/internal/workshoptest"
+)
+
+func TestMain(m *testing.M) { workshoptest.Main(m, run) }
+
+// startView runs go run ./etcd/view for endpoint on a free loopback port
+// and returns the page's URL; Ctrl-C stops it at cleanup.
+func startView(t *testing.T, endpoint string) string {
+	t.Helper()
+	lines, stderr := workshoptest.Serve(t, run, "-endpoints", endpoint, "-listen", "127.0.0.1:0")
+	line, err := lines.ReadString('\n')
+	require.NoError(t, err, stderr.String())
+	go io.Copy(io.Discard, lines)
+	url, ok := strings.CutPrefix(strings.TrimSpace(line), "view: ")
+	require.True(t, ok, line)
+	assert.Regexp(t, `^http://127\.0\.0\.1:\d+/$`, url)
+	return url
+}
+
+// Bad command lines: the usage and exit status 2; no etcd: one line, exit 1.
+func TestBadCommandLines(t *testing.T) {
+	workshoptest.CheckExits(t,
+		workshoptest.ExitCase{Name: "bad listen", Args: []string{"-listen", "nonsense"}, Status: 2, Says: `-listen "nonsense"`},
+		workshoptest.Unreachable(t),
+	)
+}

@@ -1,0 +1,41 @@
+package view
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Serve serves the view of cli's etcd on l until ctx ends, then closes l
+// and every page's stream (a page reconnects by itself to the next view).
+func Serve(ctx context.Context, cli *clientv3.Client, name string, l net.Listener, timeout time.Duration) error {
+	s := New(cli, name, timeout)
+	if err := s.Load(ctx); err != nil {
+		l.Close()
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	watched := make(chan error, 1)
+	go func() { watched <- s.Run(ctx) }()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-served:
+	case err = <-watched:
+	}
+	cancel()
+	srv.Close() // not Shutdown: a page's stream never ends by itself
+	<-watched
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
