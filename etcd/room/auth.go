@@ -24,10 +24,10 @@ var roomPrefixes = []string{"/my-test-lock", "/my-test-counter", "/fencing/", "/
 
 // enableAuth makes root (with rootPassword) and the room user, whose role
 // may read and write roomPrefixes only, and turns authentication on.
-func enableAuth(ctx context.Context, endpoint, rootPassword, roomPassword string) error {
+func enableAuth(ctx context.Context, endpoint, caFile, rootPassword, roomPassword string) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second) // bcrypt, twice
 	defer cancel()
-	cli, err := workshop.NewClient(ctx, []string{endpoint}, 10*time.Second)
+	cli, err := (&workshop.Etcd{Timeout: 10 * time.Second, CACert: caFile}).Dial(ctx, []string{endpoint})
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"time"
 
 	"etcd-lock-workshop/internal/cli"
@@ -36,6 +37,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	})
 	password := fs.String("password", "", "the room user's password (default: generated)")
 	viewAt := fs.String("view", ":8379", "`host:port` the projector's live view is served on (default: every interface)")
+	useTLS := fs.Bool("tls", false, "etcd on https:// only, with a certificate from a CA made for this session (learners pass -cacert)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -56,22 +58,44 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	rootPassword := newPassword()
 
-	etcd, err := workshop.StartEmbedded(ctx, workshop.EmbeddedOptions{
-		ClientListen: net.JoinHostPort(host, port), ClientAdvertise: net.JoinHostPort(reachAt, port)})
+	opts := workshop.EmbeddedOptions{ClientListen: net.JoinHostPort(host, port), ClientAdvertise: net.JoinHostPort(reachAt, port)}
+	var ca roomCA
+	if *useTLS {
+		dir, err := workshop.TempDir("room-tls")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		if ca, err = newRoomCA(dir, []string{reachAt, host, "127.0.0.1", "localhost"}); err != nil {
+			return fmt.Errorf("make the room's CA: %w", err)
+		}
+		opts.ClientCert, opts.ClientKey = ca.certFile, ca.keyFile
+	}
+	etcd, err := workshop.StartEmbedded(ctx, opts)
 	if err != nil {
 		return err
 	}
 	defer etcd.Close() // its data goes with it
 	served, _ := url.Parse(etcd.URL)
-	endpoint := "http://" + net.JoinHostPort(reachAt, served.Port())
-	if err := enableAuth(ctx, etcd.URL, rootPassword, *password); err != nil {
+	endpoint := served.Scheme + "://" + net.JoinHostPort(reachAt, served.Port())
+	// This machine's own clients: on loopback where etcd listens on every interface.
+	local := etcd.URL
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		local = served.Scheme + "://" + net.JoinHostPort("127.0.0.1", served.Port())
+	}
+	if err := enableAuth(ctx, local, ca.caFile, rootPassword, *password); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "etcd: the room's etcd %s at %s, authentication on\n", etcdVersion, endpoint)
+	tlsNote := ""
+	if *useTLS {
+		tlsNote = ", TLS on"
+	}
+	fmt.Fprintf(stderr, "etcd: the room's etcd %s at %s, authentication on%s\n", etcdVersion, endpoint, tlsNote)
 	fmt.Fprintf(stderr, "root password (for your terminal only): %s\n", rootPassword)
 	// The view is the teacher's: it reads every key, as root.
-	root := &workshop.Etcd{Timeout: 10 * time.Second, Credentials: workshop.Credentials{User: "root", Password: rootPassword}}
-	viewClient, err := root.Dial(ctx, []string{etcd.URL})
+	root := &workshop.Etcd{Timeout: 10 * time.Second, Credentials: workshop.Credentials{User: "root", Password: rootPassword},
+		CACert: ca.caFile}
+	viewClient, err := root.Dial(ctx, []string{local})
 	if err != nil {
 		return err
 	}
@@ -81,9 +105,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("serve the view: %w", err)
 	}
 	_, viewPort, _ := net.SplitHostPort(l.Addr().String())
-	fmt.Fprintf(stdout, "learners run: go run ./03-etcd-lock -endpoints %s -user %s -password %s\n",
-		endpoint, roomUser, *password)
-	fmt.Fprintf(stdout, "projector: http://%s/\n", net.JoinHostPort(viewReachAt, viewPort))
+	viewURL := "http://" + net.JoinHostPort(viewReachAt, viewPort) + "/"
+	cacert := ""
+	if *useTLS {
+		cacert = " -cacert ca.pem"
+		fmt.Fprintf(stdout, "learners download: %sca.pem\n", viewURL)
+		fmt.Fprintf(stdout, "ca.pem SHA-256: %s\n", ca.fingerprint()) // a line of its own: 100 columns
+	}
+	fmt.Fprintf(stdout, "learners run: go run ./03-etcd-lock -endpoints %s%s -user %s -password %s\n",
+		endpoint, cacert, roomUser, *password)
+	fmt.Fprintf(stdout, "projector: %s\n", viewURL)
 	fmt.Fprintln(stderr, "serving until Ctrl-C")
-	return view.Serve(ctx, viewClient, "the room's etcd at "+endpoint, l, root.Timeout)
+	return view.Serve(ctx, view.Config{Client: viewClient, Name: "the room's etcd at " + endpoint, Timeout: root.Timeout, CA: ca.pem}, l)
 }

@@ -3,8 +3,11 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,21 +33,30 @@ func TestMain(m *testing.M) { workshoptest.Main(m, run) }
 
 // startRoom runs the room on loopback and returns the learners' arguments
 // and the projector's URL.
-func startRoom(t *testing.T) (args []string, projector string) {
+func startRoom(t *testing.T, flags ...string) (args []string, projector string) {
+	args, printed := startRoomPrinting(t, flags...)
+	return args, printed["projector"]
+}
+
+// startRoomPrinting is startRoom with every line the room prints for the
+// projector, by what it starts with ("learners download", "projector").
+func startRoomPrinting(t *testing.T, flags ...string) (args []string, printed map[string]string) {
 	t.Helper()
-	lines, stderr := workshoptest.Serve(t, run, "-listen", "127.0.0.1:0", "-view", "127.0.0.1:0")
-	line, err := lines.ReadString('\n')
-	require.NoError(t, err, stderr.String())
-	command, ok := strings.CutPrefix(strings.TrimSpace(line), "learners run: go run ./03-etcd-lock ")
-	require.True(t, ok, line)
-	line, err = lines.ReadString('\n')
-	require.NoError(t, err, stderr.String())
-	projector, ok = strings.CutPrefix(strings.TrimSpace(line), "projector: ")
-	require.True(t, ok, line)
-	assert.Regexp(t, `^http://127\.0\.0\.1:\d+/$`, projector, "the address -view names")
+	lines, stderr := workshoptest.Serve(t, run, append([]string{"-listen", "127.0.0.1:0", "-view", "127.0.0.1:0"}, flags...)...)
+	printed = map[string]string{}
+	for printed["projector"] == "" {
+		line, err := lines.ReadString('\n')
+		require.NoError(t, err, stderr.String())
+		what, value, ok := strings.Cut(strings.TrimSpace(line), ": ")
+		require.True(t, ok, line)
+		printed[what] = value
+	}
 	go io.Copy(io.Discard, lines)
+	command, ok := strings.CutPrefix(printed["learners run"], "go run ./03-etcd-lock ")
+	require.True(t, ok, printed)
+	assert.Regexp(t, `^http://127\.0\.0\.1:\d+/$`, printed["projector"], "the address -view names")
 	assert.Contains(t, stderr.String(), "root password (for your terminal only): ")
-	return strings.Fields(command), projector
+	return strings.Fields(command), printed
 }
 
 // connect is a learner's program, with the learners' arguments.
@@ -119,6 +131,45 @@ func TestRoomAddress(t *testing.T) {
 	addr, err := roomAddress("192.0.2.7")
 	require.NoError(t, err)
 	assert.Equal(t, "192.0.2.7", addr, "a host -listen names is the one learners type")
+}
+
+// -tls: etcd on https:// only, with a certificate from a CA made for the
+// session. The learners' line has -cacert ca.pem; the view offers ca.pem,
+// whose SHA-256 the room prints for learners to compare; with it the article's
+// lock works; without it, or with another CA, one line says so.
+func TestTheRoomWithTLS(t *testing.T) {
+	args, printed := startRoomPrinting(t, "-tls")
+	require.Len(t, args, 8, "-endpoints URL -cacert ca.pem -user room -password PASSWORD: %q", args)
+	assert.Regexp(t, `^https://127\.0\.0\.1:\d+$`, args[1])
+	assert.Equal(t, []string{"-cacert", "ca.pem"}, args[2:4])
+	download, sum := printed["learners download"], printed["ca.pem SHA-256"]
+	assert.Equal(t, printed["projector"]+"ca.pem", download)
+
+	resp, err := http.Get(download)
+	require.NoError(t, err)
+	pem, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	got := sha256.Sum256(pem)
+	assert.Equal(t, sum, hex.EncodeToString(got[:]), "the fingerprint the room prints")
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(caFile, pem, 0o600))
+	args[3] = caFile
+
+	etcd, err := connect(t, args...)
+	require.NoError(t, err)
+	defer etcd.Close()
+	workshoptest.HoldLock(t, etcd, "/my-test-lock") // the article's lock, over TLS
+
+	without := append(append([]string{}, args[:2]...), args[4:]...)
+	_, err = connect(t, without...)
+	assert.EqualError(t, err, "etcd at "+args[1]+" has a certificate this machine does not trust: give -cacert FILE, "+
+		"the room's CA (ca.pem on the view's page; compare its SHA-256 with the teacher's)")
+	other, err := newRoomCA(t.TempDir(), []string{"127.0.0.1"})
+	require.NoError(t, err)
+	args[3] = other.caFile
+	_, err = connect(t, args...)
+	assert.EqualError(t, err, "etcd at "+args[1]+" has a certificate that "+other.caFile+" did not sign: is it this room's CA?")
 }
 
 // Twenty learners at once, each a process of 03 with the printed line and a

@@ -48,7 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("serve the view: %w", err)
 	}
 	fmt.Fprintf(stdout, "view: %s\n", pageURL(l.Addr(), *listen))
-	return view.Serve(ctx, etcd.Client, strings.Join(etcd.Endpoints, ","), l, etcd.Timeout)
+	return view.Serve(ctx, view.Config{Client: etcd.Client, Name: strings.Join(etcd.Endpoints, ","), Timeout: etcd.Timeout}, l)
 }
 
 // pageURL is the page's address as a browser on this machine types it.

@@ -10,10 +10,19 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// Serve serves the view of cli's etcd on l until ctx ends, then closes l
+// Config is what a view shows and how.
+type Config struct {
+	Client  *clientv3.Client // of the etcd shown
+	Name    string           // the etcd, as the page names it
+	Timeout time.Duration    // of every request to etcd
+	CA      []byte           // the room's CA certificate (PEM), offered as ca.pem, or nil
+}
+
+// Serve serves the view of c's etcd on l until ctx ends, then closes l
 // and every page's stream (a page reconnects by itself to the next view).
-func Serve(ctx context.Context, cli *clientv3.Client, name string, l net.Listener, timeout time.Duration) error {
-	s := New(cli, name, timeout)
+func Serve(ctx context.Context, c Config, l net.Listener) error {
+	s := New(c.Client, c.Name, c.Timeout)
+	s.ca = c.CA
 	if err := s.Load(ctx); err != nil {
 		l.Close()
 		return err

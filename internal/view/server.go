@@ -9,7 +9,9 @@ package view
 
 import (
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,6 +40,7 @@ type Server struct {
 	cli     *clientv3.Client
 	name    string // the etcd, as the page names it
 	timeout time.Duration
+	ca      []byte // offered as /ca.pem
 
 	mu      sync.Mutex
 	st      *state
@@ -251,7 +254,12 @@ func (s *Server) pushLoop(ctx context.Context) {
 func (s *Server) Snapshot() Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.st.snapshot(s.name, time.Now())
+	snap := s.st.snapshot(s.name, time.Now())
+	if s.ca != nil {
+		sum := sha256.Sum256(s.ca)
+		snap.CA = hex.EncodeToString(sum[:])
+	}
+	return snap
 }
 
 // ServeHTTP serves the page at /, its updates at /live, and the state as
@@ -262,6 +270,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.page(w, r)
 	case "/live":
 		s.live(w, r)
+	case "/ca.pem":
+		if s.ca == nil {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-pem-file")
+		w.Header().Set("Content-Disposition", `attachment; filename="ca.pem"`)
+		w.Write(s.ca)
 	case "/state.json":
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(s.Snapshot())

@@ -260,6 +260,7 @@ type Member struct {
 // Snapshot is the page's whole content, sent on every change.
 type Snapshot struct {
 	Etcd    string   `json:"etcd"`
+	CA      string   `json:"ca,omitempty"` // the SHA-256 of ca.pem, where the etcd uses TLS
 	Rev     int64    `json:"rev"`
 	Now     int64    `json:"now"`
 	Locks   []Lock   `json:"locks"`

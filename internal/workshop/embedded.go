@@ -19,6 +19,9 @@ type EmbeddedOptions struct {
 	// ClientListen is the host:port clients reach it on (default: a free
 	// loopback port), and ClientAdvertise the host it names to them.
 	ClientListen, ClientAdvertise string
+	// ClientCert and ClientKey are files of a certificate for the client
+	// URLs: with them, clients reach it on https:// only.
+	ClientCert, ClientKey string
 }
 
 // Embedded is a real single-member etcd server running inside this process.
@@ -44,12 +47,18 @@ func StartEmbedded(ctx context.Context, opt EmbeddedOptions) (*Embedded, error) 
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*free}, []url.URL{*free}
 	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*free}, []url.URL{*free}
 	if opt.ClientListen != "" {
-		listen := url.URL{Scheme: "http", Host: opt.ClientListen}
+		listen := url.URL{Scheme: scheme(opt), Host: opt.ClientListen}
 		advertise := listen
 		if opt.ClientAdvertise != "" {
 			advertise.Host = opt.ClientAdvertise
 		}
 		cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{listen}, []url.URL{advertise}
+	}
+	if opt.ClientCert != "" {
+		cfg.ClientTLSInfo.CertFile, cfg.ClientTLSInfo.KeyFile = opt.ClientCert, opt.ClientKey
+		for i := range cfg.ListenClientUrls {
+			cfg.ListenClientUrls[i].Scheme, cfg.AdvertiseClientUrls[i].Scheme = "https", "https"
+		}
 	}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
 	cfg.TickMs, cfg.ElectionMs = 10, 100
@@ -63,7 +72,7 @@ func StartEmbedded(ctx context.Context, opt EmbeddedOptions) (*Embedded, error) 
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("start embedded etcd: %w", err)
 	}
-	s := &Embedded{etcd: e, dir: dir, URL: "http://" + e.Clients[0].Addr().String()}
+	s := &Embedded{etcd: e, dir: dir, URL: scheme(opt) + "://" + e.Clients[0].Addr().String()}
 	select {
 	case <-e.Server.ReadyNotify():
 		return s, nil
@@ -83,6 +92,13 @@ func StartEmbedded(ctx context.Context, opt EmbeddedOptions) (*Embedded, error) 
 func (s *Embedded) Close() {
 	s.etcd.Close()
 	os.RemoveAll(s.dir)
+}
+
+func scheme(opt EmbeddedOptions) string {
+	if opt.ClientCert != "" {
+		return "https"
+	}
+	return "http"
 }
 
 // Silence routes an embedded etcd's JSON logs nowhere, including the lines embed

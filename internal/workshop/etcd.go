@@ -23,6 +23,8 @@ type Etcd struct {
 	Timeout time.Duration
 	// Credentials are the user this program is, for every client it makes.
 	Credentials Credentials
+	// CACert is the file of the CA this program trusts for an https:// etcd.
+	CACert string
 	// Name is this program's label, Namespace the prefix of its keys (see label.go).
 	Name, Namespace string
 	label           bool
@@ -40,7 +42,7 @@ func Connect(ctx context.Context, f *Flags, stderr io.Writer) (*Etcd, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Etcd{Endpoints: f.EndpointList(), Timeout: f.DialTimeout, Credentials: creds, Name: f.Name, program: f.program}
+	e := &Etcd{Endpoints: f.EndpointList(), Timeout: f.DialTimeout, Credentials: creds, CACert: f.CACert, Name: f.Name, program: f.program}
 	e.label, e.Namespace = f.identity(len(e.Endpoints) == 0)
 	if len(e.Endpoints) == 0 {
 		start := time.Now()
@@ -100,14 +102,14 @@ const HealthKey = "health-check"
 // clientv3.New does not dial, and a request without a deadline waits forever
 // for a dead endpoint: a Get with a deadline is what proves etcd is there.
 func NewClient(ctx context.Context, endpoints []string, timeout time.Duration) (*clientv3.Client, error) {
-	return dial(ctx, endpoints, timeout, Credentials{})
+	return dial(ctx, endpoints, timeout, Credentials{}, "")
 }
 
 // Dial is NewClient for endpoints (all of e's, or some of its members), as
 // e's user, within e's timeout, labelling its leases and keeping its keys
 // under e's namespace as e's own client does.
 func (e *Etcd) Dial(ctx context.Context, endpoints []string) (*clientv3.Client, error) {
-	cli, err := dial(ctx, endpoints, e.Timeout, e.Credentials)
+	cli, err := dial(ctx, endpoints, e.Timeout, e.Credentials, e.CACert)
 	if err == nil {
 		identify(cli, e.label, e.Namespace, Label{Name: e.Name, Program: e.program}, e.Timeout)
 	}
@@ -129,6 +131,9 @@ func (e *Etcd) ChildFlags() []string {
 	if e.Credentials.User != "" {
 		flags = append(flags, "-user", e.Credentials.User+":"+e.Credentials.Password)
 	}
+	if e.CACert != "" {
+		flags = append(flags, "-cacert", e.CACert)
+	}
 	if e.label {
 		flags = append(flags, "-name", e.Name)
 	}
@@ -138,8 +143,18 @@ func (e *Etcd) ChildFlags() []string {
 	return flags
 }
 
-func dial(ctx context.Context, endpoints []string, timeout time.Duration, creds Credentials) (*clientv3.Client, error) {
+func dial(ctx context.Context, endpoints []string, timeout time.Duration, creds Credentials, caFile string) (*clientv3.Client, error) {
+	tlsConfig, err := TLSConfig(caFile)
+	if err != nil {
+		return nil, err
+	}
+	// First, as a browser would: gRPC reports a certificate it does not
+	// trust only as a request that timed out.
+	if why := handshake(endpoints, tlsConfig, caFile, timeout); why != nil {
+		return nil, refused{why}
+	}
 	cli, err := clientv3.New(clientv3.Config{
+		TLS:         tlsConfig,
 		Endpoints:   endpoints,
 		DialTimeout: timeout,
 		Username:    creds.User,

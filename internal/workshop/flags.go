@@ -20,6 +20,9 @@ const EndpointsEnv = "ETCDCTL_ENDPOINTS"
 // -password, read when the flags are not given.
 const UserEnv, PasswordEnv = "ETCDCTL_USER", "ETCDCTL_PASSWORD"
 
+// CACertEnv is etcdctl's variable for -cacert.
+const CACertEnv = "ETCDCTL_CACERT"
+
 // Flags are the options of every etcd chapter: which etcd, how long to wait
 // for it, and who to be when it has authentication on.
 type Flags struct {
@@ -27,6 +30,7 @@ type Flags struct {
 	DialTimeout time.Duration
 	User        string // name, or name:password, as etcdctl takes it
 	Password    string
+	CACert      string // the file of the CA that signed an https:// etcd's certificate
 	// Name is the learner, as the room's view shows them (see label.go), and
 	// Namespace the prefix of a private chapter's keys on a shared etcd.
 	Name, Namespace       string
@@ -47,6 +51,8 @@ func EtcdFlags(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&f.User, "user", os.Getenv(UserEnv),
 		"`name` or name:password of a user of an etcd with authentication (default: $"+UserEnv+")")
 	fs.StringVar(&f.Password, "password", os.Getenv(PasswordEnv), "the user's password (default: $"+PasswordEnv+")")
+	fs.StringVar(&f.CACert, "cacert", os.Getenv(CACertEnv),
+		"`file` of the CA that signed the certificate of an https:// etcd, such as the room's (default: $"+CACertEnv+")")
 	fs.Var(nameValue{&f.Name, &f.nameSet}, "name",
 		"`label` the room's view shows for this program's sessions on a shared etcd (default: user@host)")
 	return f
