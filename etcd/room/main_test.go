@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -60,7 +59,7 @@ func startRoomPrinting(t *testing.T, flags ...string) (args []string, printed ma
 }
 
 // connect is a learner's program, with the learners' arguments.
-func connect(t *testing.T, args ...string) (*workshop.Etcd, error) {
+func connect(t testing.TB, args ...string) (*workshop.Etcd, error) {
 	fs := cli.NewFlagSet("learner", io.Discard)
 	flags := workshop.EtcdFlags(fs)
 	require.NoError(t, cli.Parse(fs, args))
@@ -178,36 +177,8 @@ func TestTheRoomWithTLS(t *testing.T) {
 // password with bcrypt, which the race detector slows tenfold): every count
 // is right, and nothing is left behind (a label goes only with its lease).
 func TestTwentyLearners(t *testing.T) {
-	dir := t.TempDir()
-	for _, pkg := range []string{"etcd/room", "03-etcd-lock"} {
-		out, err := exec.Command("go", "build", "-o", dir, "etcd-lock-workshop/"+pkg).CombinedOutput()
-		require.NoError(t, err, "go build %s: %s", pkg, out)
-	}
-	room := exec.Command(filepath.Join(dir, "room"), "-listen", "127.0.0.1:0", "-view", "127.0.0.1:0")
-	stdout, err := room.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, room.Start())
-	stopped := make(chan error, 1)
-	go func() { stopped <- room.Wait() }()
-	t.Cleanup(func() {
-		room.Process.Signal(os.Interrupt)
-		select {
-		case err := <-stopped:
-			var exit *exec.ExitError
-			if assert.ErrorAs(t, err, &exit) {
-				assert.Equal(t, 130, exit.ExitCode(), "the room after Ctrl-C: 128 + SIGINT, cleaned up")
-			}
-		case <-time.After(30 * time.Second):
-			room.Process.Kill()
-			t.Error("the room did not stop within 30 s of Ctrl-C")
-		}
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	require.NoError(t, err)
-	go io.Copy(io.Discard, stdout)
-	command, ok := strings.CutPrefix(strings.TrimSpace(line), "learners run: go run ./03-etcd-lock ")
-	require.True(t, ok, line)
-	args := strings.Fields(command)
+	dir := buildPrograms(t, "etcd/room", "03-etcd-lock")
+	args, _ := roomProcess(t, dir)
 
 	// The lock's keys as etcd orders them: a key may go (its holder's Unlock)
 	// only while it is first in the queue, when it holds the lock.

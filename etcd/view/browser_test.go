@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -14,35 +13,11 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"etcd-lock-workshop/internal/browsertest"
 	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
 )
-
-// browser starts headless Chromium (Debian's chromium, as .ci/run installs
-// it) and returns a tab in it, or skips the test where there is none.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	var path string
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
-		t.Skip("no Chromium here to test the page in (apt-get install -y chromium; .ci/run installs it)")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path),
-		chromedp.NoSandbox, // as root in a container, Chromium's sandbox cannot start
-		chromedp.WindowSize(1600, 900), chromedp.Flag("lang", "en-GB"))
-	allocator, cancelAllocator := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAllocator)
-	tab, cancelTab := chromedp.NewContext(allocator)
-	t.Cleanup(cancelTab)
-	require.NoError(t, chromedp.Do(tab), "start Chromium at %s", path)
-	return tab
-}
 
 // learner connects to the shared etcd as the chapters do, -name label.
 func learner(t *testing.T, endpoint, label string) *workshop.Etcd {
@@ -61,7 +36,7 @@ func learner(t *testing.T, endpoint, label string) *workshop.Etcd {
 // laptop's lid closes) and the page shows its lease expiring at its TTL and
 // the waiter taking the lock; a label is shown as text, never as markup.
 func TestThePageInABrowser(t *testing.T) {
-	tab := browser(t)
+	tab := browsertest.Tab(t)
 	shared := workshoptest.Etcd(t)
 	url := startView(t, shared.Endpoints[0])
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -121,7 +96,7 @@ func TestThePageInABrowser(t *testing.T) {
 
 // The page in Chinese: ?lang=zh, or a browser whose language is Chinese.
 func TestThePageInChinese(t *testing.T) {
-	tab := browser(t)
+	tab := browsertest.Tab(t)
 	url := startView(t, workshoptest.Etcd(t).Endpoints[0])
 	require.NoError(t, chromedp.Do(tab, chromedp.Navigate(url+"?lang=zh")))
 	title, err := chromedp.Run(tab, chromedp.Title())
