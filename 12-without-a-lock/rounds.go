@@ -1,0 +1,142 @@
+package main
+
+// What the workshop adds around the three ways: the command line, rounds of
+// goroutines that start at once, and the measured table.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"etcd-lock-workshop/internal/cli"
+	"etcd-lock-workshop/internal/workshop"
+)
+
+// way is one way to add one to the counter, and how many times it had to
+// start again because another goroutine wrote first.
+type way struct {
+	name string
+	incr func(ctx context.Context, etcd *workshop.Etcd, times int) (retries int, err error)
+}
+
+var ways = []way{
+	{"the Locker (03)", incrWithLocker},
+	{"a transaction (compare-and-swap)", incrWithTxn},
+	{"STM (serializable)", incrWithSTM},
+}
+
+// levels are the contention the table compares: 100 increments in all, by
+// 1 goroutine 100 times, by 10 goroutines 10 times each, by 100 once each.
+var levels = []int{1, 10, 100}
+
+const increments = 100
+
+func main() { cli.Main(run) }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := cli.NewFlagSet("12-without-a-lock", stderr)
+	flags := workshop.PrivateEtcdFlags(fs)
+	timeout := cli.Duration(fs, "timeout", 2*time.Minute, time.Second, time.Hour, "how long the whole run may take")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	// Lock waits with its context, and a retry loop has no end of its own.
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	etcd, err := workshop.Connect(ctx, flags, stderr)
+	if err != nil {
+		return err
+	}
+	defer etcd.Close()
+	defer deleteCounter(ctx, etcd) // the key is this chapter's: leave etcd as found
+
+	all := levels
+	results := make([][]result, len(ways))
+	progress := workshop.NewLiveLine(stderr)
+	for i, w := range ways {
+		for _, n := range all {
+			progress.Update("counting: %s, %d goroutines x %d", w.name, n, increments/n)
+			r, err := round(ctx, etcd, w, n)
+			if err != nil {
+				progress.Done()
+				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+					return fmt.Errorf("%s: not done within -timeout %s: %w", w.name, *timeout, err)
+				}
+				return fmt.Errorf("%s: %w", w.name, err)
+			}
+			results[i] = append(results[i], r)
+		}
+	}
+	progress.Done()
+	fmt.Fprintf(stdout, "%d goroutines, each adding one:\n", levels[len(levels)-1])
+	for i, w := range ways {
+		fmt.Fprintf(stdout, "%-34s count: %d\n", w.name+":", results[i][len(all)-1].count)
+	}
+	fmt.Fprintf(stdout, "\n%-34s", "goroutines x increments")
+	for _, n := range all {
+		fmt.Fprintf(stdout, " %17s", fmt.Sprintf("%d x %d", n, increments/n))
+	}
+	fmt.Fprintln(stdout, "\nincrements per second (retries):")
+	for i, w := range ways {
+		fmt.Fprintf(stdout, "%-34s", w.name)
+		for _, r := range results[i] {
+			fmt.Fprintf(stdout, " %17s", fmt.Sprintf("%.0f/s (%d)", float64(increments)/r.elapsed.Seconds(), r.retries))
+		}
+		fmt.Fprintln(stdout)
+	}
+	fmt.Fprintln(stdout, "\nfor a value in etcd, a transaction is simpler: no session, no lease, nothing left to clean up;")
+	fmt.Fprintln(stdout, "its retries grow with the square of the writers of one key, a lock's queue does not;")
+	fmt.Fprintln(stdout, "etcd's lock is for what etcd cannot guard: a file, an API, work too long for one transaction")
+	return nil
+}
+
+type result struct {
+	count, retries int
+	elapsed        time.Duration
+}
+
+// round starts goroutines at once on a counter that does not exist yet,
+// together adding one increments times by w, and reads the count at the end.
+func round(ctx context.Context, etcd *workshop.Etcd, w way, goroutines int) (result, error) {
+	if err := deleteCounter(ctx, etcd); err != nil {
+		return result{}, err
+	}
+	start := make(chan struct{})
+	retries := make([]int, goroutines)
+	errs := make([]error, goroutines)
+	var wg sync.WaitGroup
+	for i := range goroutines {
+		wg.Go(func() {
+			<-start
+			retries[i], errs[i] = w.incr(ctx, etcd, increments/goroutines)
+		})
+	}
+	began := time.Now()
+	close(start)
+	wg.Wait()
+	r := result{elapsed: time.Since(began)}
+	if err := errors.Join(errs...); err != nil {
+		return r, err
+	}
+	for _, n := range retries {
+		r.retries += n
+	}
+	rctx, cancel := etcd.WithTimeout(ctx)
+	defer cancel()
+	resp, err := etcd.Client.Get(rctx, counterKey)
+	if err != nil {
+		return r, err
+	}
+	r.count = count(resp.Kvs)
+	return r, nil
+}
+
+func deleteCounter(ctx context.Context, etcd *workshop.Etcd) error {
+	rctx, cancel := etcd.WithTimeout(context.WithoutCancel(ctx)) // after Ctrl-C too
+	defer cancel()
+	_, err := etcd.Client.Delete(rctx, counterKey)
+	return err
+}
