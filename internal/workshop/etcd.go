@@ -256,6 +256,10 @@ func orNone(list []string) string {
 	return strings.Join(list, ",")
 }
 
+// Shared reports whether the etcd is one named by -endpoints, which others
+// may be using: a chapter does nothing there that would disturb them.
+func (e *Etcd) Shared() bool { return e.embedded == nil }
+
 // WithTimeout bounds one request.
 func (e *Etcd) WithTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, e.Timeout)
