@@ -35,6 +35,7 @@ type state struct {
 
 type entry struct {
 	key, lock string
+	value     string // what an election's candidate proclaims; a Mutex's key has none
 	lease     clientv3.LeaseID
 	createRev int64
 	since     time.Time // queued, or, once it holds, acquired
@@ -142,17 +143,15 @@ func (s *state) put(kv *mvccpb.KeyValue, now time.Time, live bool) *entry {
 	}
 	lock, ok := lockOf(kv)
 	if !ok {
-		v := string(kv.Value)
-		if len(v) > maxValue {
-			v = v[:maxValue] + "…"
-		}
-		s.values[key] = v
+		s.values[key] = clip(string(kv.Value))
 		return nil
 	}
-	if e, ok := s.entries[key]; ok { // a put on a key already queued changes nothing of its place
+	if e, ok := s.entries[key]; ok { // a put on a key already queued (Proclaim) keeps its place
+		e.value = clip(string(kv.Value))
 		return e
 	}
-	e := &entry{key: key, lock: lock, lease: clientv3.LeaseID(kv.Lease), createRev: kv.CreateRevision, since: now}
+	e := &entry{key: key, lock: lock, value: clip(string(kv.Value)), lease: clientv3.LeaseID(kv.Lease),
+		createRev: kv.CreateRevision, since: now}
 	s.entries[key] = e
 	q := s.queues[lock]
 	i, _ := slices.BinarySearchFunc(q, e.createRev, func(e *entry, rev int64) int { return cmp.Compare(e.createRev, rev) })
@@ -270,8 +269,11 @@ type Snapshot struct {
 }
 
 // Lock is one queue: its first entries, holder first, and how many in all.
+// An election's keys hold the candidates' values, a Mutex's are empty: the
+// page says "leads" and "candidate" for an election's.
 type Lock struct {
-	Name  string  `json:"name"`
+	Name     string  `json:"name"`
+	Election bool    `json:"election"`
 	Total int     `json:"total"`
 	Queue []Entry `json:"queue"`
 }
@@ -279,6 +281,7 @@ type Lock struct {
 // Entry is a holder or a waiter.
 type Entry struct {
 	Key     string `json:"key"`
+	Value   string `json:"value"`
 	Label   string `json:"label"`
 	Program string `json:"program"`
 	Lease   string `json:"lease"`
@@ -308,7 +311,8 @@ func (s *state) snapshot(etcd string, now time.Time) Snapshot {
 			if !ok {
 				t.left = -1
 			}
-			l.Queue = append(l.Queue, Entry{Key: e.key, Label: label.Name, Program: label.Program,
+			l.Election = l.Election || e.value != ""
+			l.Queue = append(l.Queue, Entry{Key: e.key, Value: e.value, Label: label.Name, Program: label.Program,
 				Lease: leaseHex(e.lease), Token: e.createRev, Holds: e.holds, Since: e.since.UnixMilli(),
 				TTL: t.left, Granted: t.granted, Sampled: t.at.UnixMilli()})
 		}
@@ -321,6 +325,14 @@ func (s *state) snapshot(etcd string, now time.Time) Snapshot {
 		snap.Events = append(snap.Events, s.events[i])
 	}
 	return snap
+}
+
+// clip cuts a value to what the page shows.
+func clip(v string) string {
+	if len(v) > maxValue {
+		return strings.ToValidUTF8(v[:maxValue], "") + "…"
+	}
+	return v
 }
 
 func leaseHex(l clientv3.LeaseID) string { return fmt.Sprintf("%x", int64(l)) }

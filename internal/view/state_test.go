@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -72,4 +73,23 @@ func TestValuesAreNotLocks(t *testing.T) {
 	snap := s.snapshot("test", time.Now())
 	assert.Empty(t, snap.Locks)
 	assert.Equal(t, []Value{{"/fencing/count/ab", "1"}, {"/my-test-counter", "100"}}, snap.Values)
+}
+
+// An election's keys hold the candidates' values: the queue is an
+// election's, its first the leader, and Proclaim changes a value in place.
+func TestAnElection(t *testing.T) {
+	s := newState()
+	s.load([]*mvccpb.KeyValue{
+		{Key: []byte("/my-election/a"), Value: []byte("A"), Lease: 0xa, CreateRevision: 2, ModRevision: 2},
+		{Key: []byte("/my-election/b"), Value: []byte("B"), Lease: 0xb, CreateRevision: 3, ModRevision: 3},
+	}, 3, time.Now())
+	s.apply(4, []*clientv3.Event{{Type: clientv3.EventTypePut,
+		Kv: &mvccpb.KeyValue{Key: []byte("/my-election/a"), Value: []byte("A at work"), Lease: 0xa, CreateRevision: 2, ModRevision: 4}}},
+		time.Now(), nil)
+	snap := s.snapshot("test", time.Now())
+	require.Len(t, snap.Locks, 1)
+	assert.True(t, snap.Locks[0].Election)
+	assert.Equal(t, []string{"A at work", "B"}, []string{snap.Locks[0].Queue[0].Value, snap.Locks[0].Queue[1].Value})
+	assert.True(t, snap.Locks[0].Queue[0].Holds, "the leader")
+	assert.Empty(t, snap.Events, "a Proclaim is no queue event")
 }
