@@ -274,8 +274,8 @@ type Snapshot struct {
 type Lock struct {
 	Name     string  `json:"name"`
 	Election bool    `json:"election"`
-	Total int     `json:"total"`
-	Queue []Entry `json:"queue"`
+	Total    int     `json:"total"`
+	Queue    []Entry `json:"queue"`
 }
 
 // Entry is a holder or a waiter.
