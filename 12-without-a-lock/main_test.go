@@ -15,7 +15,8 @@ import (
 func TestMain(m *testing.M) { workshoptest.Main(m, run) }
 
 func TestREADME(t *testing.T) {
-	workshoptest.CheckREADMEs(t, run, workshoptest.R(`\d+/s \(\d+\) *`, "<n>/s (<n>)"))
+	t.Parallel()
+	workshoptest.CheckREADMEs(t, run, workshoptest.R(` +\d+/s \(\d+\)`, " <n>/s (<n>)"))
 }
 
 // Each way, at each contention, gives exactly the count: the lock by
@@ -23,6 +24,7 @@ func TestREADME(t *testing.T) {
 // is stale and starting again. Without its If (or with STM's ReadCommitted
 // isolation) a retried increment is a lost one, and the count falls short.
 func TestEachWayCounts(t *testing.T) {
+	t.Parallel()
 	etcd := workshoptest.Etcd(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -44,6 +46,7 @@ func TestEachWayCounts(t *testing.T) {
 
 // A run leaves the etcd as it found it: no counter, no lock key, no lease.
 func TestNothingLeftBehind(t *testing.T) {
+	t.Parallel()
 	etcd := workshoptest.Etcd(t)
 	out, status := workshoptest.Exit(t, "-endpoints", etcd.Endpoints[0], "-namespace", "")
 	require.Equal(t, 0, status, out)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -54,8 +55,8 @@ func TestThePageInABrowser(t *testing.T) {
 		require.NoError(t, err)
 		t.Cleanup(func() { waiter.CloseSession(context.Background(), session) })
 		go func() { waited <- concurrency.NewMutex(session, "/my-test-lock").Lock(ctx) }()
-		require.NoError(t, chromedp.Do(tab, chromedp.Navigate(url), // queued: in that order
-			chromedp.WaitVisible(fmt.Sprintf(`section[data-lock="/my-test-lock"] li.entry[data-label=%q]`, label))))
+		require.NoError(t, chromedp.Do(tab, chromedp.Navigate(url))) // queued: in that order
+		waitFor(t, tab, fmt.Sprintf(`section[data-lock="/my-test-lock"] li.entry[data-label=%q]`, label))
 	}
 
 	labels, err := chromedp.Run(tab, chromedp.Evaluate[[]string](
@@ -65,9 +66,7 @@ func TestThePageInABrowser(t *testing.T) {
 	bold, err := chromedp.Run(tab, chromedp.Evaluate[int](`document.querySelectorAll('.label b').length`))
 	require.NoError(t, err)
 	assert.Zero(t, bold, "a label is data: its <b> must be text, not markup")
-	holds, err := chromedp.Run(tab, chromedp.TextContent(`li.entry.holds .label`))
-	require.NoError(t, err)
-	assert.Equal(t, "alice-holder", holds)
+	assert.Equal(t, "alice-holder", text(t, tab, `li.entry.holds .label`))
 	if workshoptest.Update() { // the README's screenshot
 		require.NoError(t, chromedp.Do(tab, chromedp.Sleep(time.Second))) // the TTL bars sampled
 		png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))       // 100: a PNG
@@ -78,19 +77,15 @@ func TestThePageInABrowser(t *testing.T) {
 	// The holder's process dies: nobody keeps its lease alive, nobody unlocks.
 	holderSession.Orphan()
 	died := time.Now()
-	require.NoError(t, chromedp.Do(tab, chromedp.WaitVisible(`#events li.k-expired`)))
+	waitFor(t, tab, `#events li.k-expired`)
 	expiredAfter := time.Since(died)
-	expired, err := chromedp.Run(tab, chromedp.TextContent(`#events li.k-expired .label`))
-	require.NoError(t, err)
-	assert.Equal(t, "alice-holder", expired)
+	assert.Equal(t, "alice-holder", text(t, tab, `#events li.k-expired .label`))
 	// Its last keepalive was at most ttl/3 before: the lease had 2/3 of its TTL left, or more.
 	assert.GreaterOrEqual(t, expiredAfter, ttl*time.Second*2/3-100*time.Millisecond, "shown expired before its TTL ran out")
 	assert.Less(t, expiredAfter, ttl*time.Second+15*time.Second, "shown expired long after its TTL")
 	require.NoError(t, <-waited, "the first waiter gets the lock when the lease expires")
-	require.NoError(t, chromedp.Do(tab, chromedp.WaitVisible(`#events li.k-acquired:first-child`)))
-	holds, err = chromedp.Run(tab, chromedp.TextContent(`li.entry.holds .label`))
-	require.NoError(t, err)
-	assert.Equal(t, "bob-waiter", holds, "the first waiter holds it now")
+	waitFor(t, tab, `#events li.k-acquired:first-child`)
+	assert.Equal(t, "bob-waiter", text(t, tab, `li.entry.holds .label`), "the first waiter holds it now")
 	t.Logf("the page showed the expiry %s after the holder died (TTL %ds)", expiredAfter.Round(10*time.Millisecond), ttl)
 }
 
@@ -101,8 +96,26 @@ func TestThePageInChinese(t *testing.T) {
 	require.NoError(t, chromedp.Do(tab, chromedp.Navigate(url+"?lang=zh")))
 	title, err := chromedp.Run(tab, chromedp.Title())
 	require.NoError(t, err)
-	heading, err := chromedp.Run(tab, chromedp.TextContent(`#h-locks`))
-	require.NoError(t, err)
+	heading := text(t, tab, `#h-locks`)
 	assert.Equal(t, "etcd 锁 · 实时", title)
 	assert.Contains(t, heading, "持有者在前")
+}
+
+// waitFor waits until the page has an element matching selector. In the
+// page, not by DOM node: each update redraws the page, and a node found a
+// moment ago may be gone.
+func waitFor(t *testing.T, tab context.Context, selector string) {
+	t.Helper()
+	_, err := chromedp.Run(tab, chromedp.Poll[bool](fmt.Sprintf(`document.querySelector(%s) !== null`, strconv.Quote(selector)),
+		chromedp.WithPollingTimeout(time.Minute)))
+	require.NoError(t, err, "waiting for %s", selector)
+}
+
+// text is the text of the first element matching selector, "" if none.
+func text(t *testing.T, tab context.Context, selector string) string {
+	t.Helper()
+	s, err := chromedp.Run(tab, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%s) || {}).textContent || ""`,
+		strconv.Quote(selector))))
+	require.NoError(t, err)
+	return s
 }
