@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	progress := workshop.NewLiveLine(stderr)
 	for i, w := range ways {
 		for _, n := range all {
-			progress.Update("counting: %s, %d goroutines x %d", w.name, n, increments/n)
+			progress.Update("counting: %s, %d x %d (goroutines x increments)", w.name, n, increments/n)
 			r, err := round(ctx, etcd, w, n)
 			if err != nil {
 				progress.Done()
