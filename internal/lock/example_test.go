@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,23 +17,36 @@ import (
 	"etcd-lock-workshop/internal/workshop"
 )
 
-// endpoints are those of the etcd the examples use, started by TestMain.
-var endpoints []string
+// examplesEtcd is the etcd the examples share, started by the first one
+// that runs: not before m.Run, which (with go test -json) swaps os.Stderr as
+// etcd's goroutines start reading it, a data race.
+var examplesEtcd struct {
+	once sync.Once
+	etcd *workshop.Embedded
+}
+
+// endpoints are the examples' etcd's.
+func endpoints() []string {
+	examplesEtcd.once.Do(func() {
+		e, err := workshop.StartEmbedded(context.Background(), workshop.EmbeddedOptions{})
+		if err != nil {
+			log.Fatal(err)
+		}
+		examplesEtcd.etcd = e
+	})
+	return []string{examplesEtcd.etcd.URL}
+}
 
 func TestMain(m *testing.M) {
-	e, err := workshop.StartEmbedded(context.Background(), workshop.EmbeddedOptions{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	endpoints = []string{e.URL}
 	code := m.Run()
-	e.Close()
+	if examplesEtcd.etcd != nil {
+		examplesEtcd.etcd.Close()
+	}
 	os.Exit(code)
 }
 
 func ExampleMutex_Lock() {
-	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints(), DialTimeout: 5 * time.Second})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -92,7 +106,7 @@ func ExampleMutex_Lock() {
 }
 
 func ExampleMutex_IsOwner() {
-	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints(), DialTimeout: 5 * time.Second})
 	if err != nil {
 		log.Fatal(err)
 	}

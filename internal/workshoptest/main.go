@@ -12,12 +12,12 @@ import (
 
 // Main is a chapter's TestMain. When a test starts the test binary again as a
 // child (workshop.Command), it plays the chapter. Otherwise it runs the tests
-// with a learner's $ETCDCTL_ENDPOINTS (and user) ignored (every test picks its etcd
+// with a learner's $ETCDCTL_ENDPOINTS (and user, and CA) ignored (every test picks its etcd
 // itself, and the children inherit the cleared variable), and then fails if a
 // temp dir of this process is left behind.
 func Main(m *testing.M, run cli.RunFunc) {
 	workshop.RunIfChild(run)
-	for _, env := range []string{workshop.EndpointsEnv, workshop.UserEnv, workshop.PasswordEnv} {
+	for _, env := range []string{workshop.EndpointsEnv, workshop.UserEnv, workshop.PasswordEnv, workshop.CACertEnv} {
 		os.Unsetenv(env)
 	}
 	code := m.Run()
