@@ -164,6 +164,9 @@ type report struct {
 func main() { cli.Main(run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if workshop.ChildRole() == "" {
+		stdout, stderr = cli.Wrap(stdout), cli.Wrap(stderr) // for the projector: no line over 100 columns
+	}
 	fs := cli.NewFlagSet("06-failover", stderr)
 	flags := workshop.PrivateEtcdFlags(fs)
 	opt := options{work: func(ctx context.Context, c *Counter) error { return c.Incr(ctx) }}

@@ -69,6 +69,9 @@ var pitfalls = []Pitfall{
 func main() { cli.Main(run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if workshop.ChildRole() == "" {
+		stdout, stderr = cli.Wrap(stdout), cli.Wrap(stderr) // for the projector: no line over 100 columns
+	}
 	fs := cli.NewFlagSet("10-pitfalls", stderr)
 	flags := workshop.PrivateEtcdFlags(fs)
 	wait := cli.Duration(fs, "wait", 3*time.Second, time.Second, time.Minute,

@@ -1,0 +1,98 @@
+package cli
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// Columns is the widest line a chapter prints: what a projector shows.
+const Columns = 100
+
+// Wrap returns a writer that breaks each line wider than Columns at its last
+// space that fits, continuing on the next line indented under the text (past
+// the article's timestamp, where the line starts with one). Lines go through
+// whole: it holds a line until its end, except a live line (one that redraws
+// itself with "\r" on a terminal), which goes through at once.
+func Wrap(w io.Writer) io.Writer { return &wrapper{w: w} }
+
+// Stat is w's, so that a live line still knows a terminal.
+func (p *wrapper) Stat() (os.FileInfo, error) {
+	if f, ok := p.w.(interface{ Stat() (os.FileInfo, error) }); ok {
+		return f.Stat()
+	}
+	return nil, os.ErrInvalid
+}
+
+type wrapper struct {
+	mu  sync.Mutex
+	w   io.Writer
+	buf []byte
+}
+
+func (p *wrapper) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if bytes.IndexByte(b, '\r') >= 0 {
+		held := p.buf
+		p.buf = nil
+		_, err := p.w.Write(append(held, b...))
+		return len(b), err
+	}
+	p.buf = append(p.buf, b...)
+	for {
+		i := bytes.IndexByte(p.buf, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		line := string(p.buf[:i])
+		p.buf = p.buf[i+1:]
+		if _, err := io.WriteString(p.w, wrapLine(line)+"\n"); err != nil {
+			return len(b), err
+		}
+	}
+}
+
+// stamped is the article's timestamp and what chapters put after it: a
+// "+2.2s" or a "name:" label.
+var stamped = regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (\+\S+ +)?`)
+
+func wrapLine(line string) string {
+	if utf8.RuneCountInString(line) <= Columns {
+		return line
+	}
+	indent := len(line) - len(strings.TrimLeft(line, " ")) + 4
+	if m := stamped.FindString(line); m != "" {
+		indent = len(m) + 2
+	}
+	pad := strings.Repeat(" ", indent)
+	var out []string
+	for utf8.RuneCountInString(line) > Columns {
+		cut := breakAt(line, Columns)
+		if cut <= indent { // one word wider than the line: leave it whole
+			break
+		}
+		out = append(out, strings.TrimRight(line[:cut], " "))
+		line = pad + strings.TrimLeft(line[cut:], " ")
+	}
+	return strings.Join(append(out, line), "\n")
+}
+
+// breakAt is the byte offset of the last space within the first n runes.
+func breakAt(line string, n int) int {
+	last, runes := -1, 0
+	for i, r := range line {
+		if runes >= n {
+			break
+		}
+		if r == ' ' {
+			last = i
+		}
+		runes++
+	}
+	return last
+}
