@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -127,11 +128,10 @@ func viewProcess(b *testing.B, dir, endpoint, rootPassword string) (*exec.Cmd, s
 	cmd.Stderr = &stderr
 	require.NoError(b, cmd.Start())
 	b.Cleanup(func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() })
-	buf := make([]byte, 200)
-	n, err := stdout.Read(buf)
+	line, err := bufio.NewReader(stdout).ReadString('\n') // one Read may hold part of the line
 	require.NoError(b, err, "the view: %s", &stderr)
-	url, ok := strings.CutPrefix(strings.TrimSpace(string(buf[:n])), "view: ")
-	require.True(b, ok, string(buf[:n]))
+	url, ok := strings.CutPrefix(strings.TrimSpace(line), "view: ")
+	require.True(b, ok, line)
 	return cmd, url
 }
 
