@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"etcd-lock-workshop/internal/cli"
+	"etcd-lock-workshop/internal/fence"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -66,7 +67,7 @@ const resume = "resume"
 func runClientA(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlagSet("07-fencing (client A)", stderr)
 	flags := workshop.PrivateEtcdFlags(fs)
-	fence := fs.String("fence", "", "")
+	fenceName := fs.String("fence", "", "")
 	ttl := fs.Int("ttl", 0, "")
 	storage := fs.String("storage", "", "")
 	if err := cli.Parse(fs, args); err != nil {
@@ -77,9 +78,9 @@ func runClientA(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer etcd.Close()
-	act := &Act{etcd: etcd, fence: Fence(*fence), ttl: *ttl, out: stdout}
+	act := &Act{etcd: etcd, fence: Fence(*fenceName), ttl: *ttl, out: stdout}
 	if *storage != "" {
-		act.storage = &StorageClient{URL: *storage}
+		act.storage = &fence.Client{URL: *storage}
 	}
 	return clientA(ctx, act)
 }

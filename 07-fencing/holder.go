@@ -10,6 +10,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"etcd-lock-workshop/internal/fence"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -27,8 +28,9 @@ const (
 	TokenFence Fence = "token" // act 3: the lock's revision, checked by the storage
 )
 
-// ErrRefused is a write that a fence turned away: its writer does not hold the lock.
-var ErrRefused = errors.New("refused")
+// ErrRefused is a write that a fence turned away, etcd's or the storage's:
+// its writer does not hold the lock.
+var ErrRefused = fence.ErrRefused
 
 // Holder is one client holding the lock: its session (the lease), its mutex,
 // and the fencing token it got with the lock.

@@ -9,7 +9,7 @@
 //  3. a fence outside etcd: the lock's revision is a token the storage checks.
 //
 // The roles have files of their own: holder.go (lock, read, write through a
-// fence), storage.go (act 3's service, its fence one if), client_a.go (A, a
+// fence), internal/fence (act 3's storage, its fence one if), client_a.go (A, a
 // process of its own so that it can really freeze); plumbing.go is the stage.
 package main
 

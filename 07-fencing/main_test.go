@@ -182,37 +182,6 @@ func TestHolderStopsOnceItsSessionIsGone(t *testing.T) {
 	assert.Zero(t, count)
 }
 
-// The storage's rule alone: a token lower than the highest seen, read or write, is refused.
-func TestStorageRefusesLowerTokens(t *testing.T) {
-	var s Storage
-	for _, step := range []struct {
-		token   int64
-		write   bool
-		count   int
-		refused bool
-	}{
-		{0, true, 1, true}, // no token, no write: not even on a storage that has seen none
-		{-1, false, 0, true},
-		{5, false, 0, false},
-		{5, true, 1, false}, // the same holder again
-		{7, false, 0, false},
-		{5, true, 2, true}, // 7 has read: 5 may no longer write
-		{5, false, 0, true},
-		{7, true, 2, false},
-		{9, true, 3, false},
-	} {
-		n, err := s.Do(step.token, step.write, step.count)
-		if step.refused {
-			assert.ErrorIs(t, err, ErrRefused, "token %d", step.token)
-		} else if assert.NoError(t, err, "token %d", step.token) && step.write {
-			assert.Equal(t, step.count, n)
-		}
-	}
-	n, err := s.Do(9, false, 0)
-	require.NoError(t, err)
-	assert.Equal(t, 3, n, "refused writes changed nothing")
-}
-
 // A client whose TryLock failed (another session holds the lock) holds
 // nothing, so its writes must not pass either fence: etcd's Mutex keeps
 // IsOwner shut ("\x00", -1) and so has no token: none at all from a new

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"etcd-lock-workshop/internal/fence"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -18,8 +19,8 @@ type Act struct {
 	fence   Fence
 	ttl     int
 	out     io.Writer      // the timeline
-	storage *StorageClient // act 3: how holders reach the storage
-	service *Storage       // act 3, in the process that runs it: the storage itself
+	storage *fence.Client  // act 3: how holders reach the storage
+	service *fence.Storage // act 3, in the process that runs it: the storage itself
 }
 
 // setStage puts count=0 where the act keeps it: in etcd (acts 1 and 2), or in
@@ -31,12 +32,12 @@ func (act *Act) setStage(ctx context.Context) (closeStage func(), err error) {
 		_, err := act.etcd.Client.Put(rctx, recordKey, "0")
 		return func() {}, err
 	}
-	act.service = &Storage{}
-	url, stop, err := serve(act.service)
+	act.service = &fence.Storage{}
+	url, stop, err := fence.Serve(act.service)
 	if err != nil {
 		return nil, err
 	}
-	act.storage = &StorageClient{URL: url}
+	act.storage = &fence.Client{URL: url}
 	return stop, nil
 }
 

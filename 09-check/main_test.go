@@ -322,7 +322,7 @@ func singleEtcd(t *testing.T) (*bench, *bytes.Buffer) { return testBench(t, work
 
 // threeMembers is a bench on an embedded three-member cluster of its own.
 func threeMembers(t *testing.T) (*bench, *bytes.Buffer) {
-	c, err := cluster.Connect(context.Background(), &workshop.Flags{DialTimeout: 10 * time.Second}, "", &bytes.Buffer{})
+	c, err := cluster.Open(context.Background(), &workshop.Flags{DialTimeout: 10 * time.Second}, "", &bytes.Buffer{})
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	b, out := testBench(t, c.Etcd)
@@ -538,21 +538,4 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
-}
-
-// The store's fence: a token lower than the highest seen is refused, and so
-// is no token at all (0: etcd's revisions start at 1), as 07's storage does.
-func TestStoreFence(t *testing.T) {
-	var s Store
-	_, err := s.Do(0, true, 1)
-	assert.ErrorIs(t, err, ErrRefused, "no token")
-	n, err := s.Do(5, true, 1)
-	require.NoError(t, err)
-	assert.Equal(t, 1, n)
-	_, err = s.Do(4, true, 2)
-	assert.EqualError(t, err, "refused by the store: token 4 is lower than 5")
-	n, err = s.Do(5, false, 0)
-	require.NoError(t, err)
-	assert.Equal(t, 1, s.Count())
-	assert.Equal(t, 1, n)
 }
