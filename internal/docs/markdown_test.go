@@ -3,10 +3,12 @@ package docs
 import (
 	"regexp"
 	"strings"
+
+	"etcd-lock-workshop/internal/markdown"
 )
 
-// markdown is a document split into its fenced blocks and its prose.
-type markdown struct {
+// document is a README split into its fenced blocks and its prose.
+type document struct {
 	blocks []fenced
 	prose  string // the lines outside the blocks
 }
@@ -18,43 +20,20 @@ type fenced struct {
 	lines  []string
 }
 
-// marker is CheckREADMEs' (internal/workshoptest): the line before an output block.
-var marker = regexp.MustCompile(`^<!-- output of: (go run \./\S+.*) -->$`)
-
-func parse(text string) markdown {
-	var md markdown
-	var prose []string
+// parse reads text as workshoptest's CheckREADMEs does (internal/markdown).
+func parse(text string) document {
 	lines := strings.Split(text, "\n")
-	lastMarker := ""
-	for i := 0; i < len(lines); i++ {
-		line := lines[i]
-		if !isFence(line) {
-			prose = append(prose, line)
-			if m := marker.FindStringSubmatch(line); m != nil {
-				lastMarker = m[1]
-			} else if strings.TrimSpace(line) != "" {
-				lastMarker = ""
-			}
-			continue
-		}
-		b := fenced{info: strings.TrimPrefix(strings.TrimSpace(line), "```"), marker: lastMarker}
-		for i++; i < len(lines) && !isFence(lines[i]); i++ {
-			b.lines = append(b.lines, lines[i])
-		}
-		md.blocks = append(md.blocks, b)
-		lastMarker = ""
+	var md document
+	for _, b := range markdown.Blocks(lines) {
+		md.blocks = append(md.blocks, fenced{info: b.Info, marker: b.Command, lines: lines[b.Start:b.End]})
 	}
-	md.prose = strings.Join(prose, "\n")
+	md.prose = strings.Join(markdown.Prose(lines), "\n")
 	return md
 }
 
-// isFence: a line that opens or closes a fenced block, also one indented
-// inside a list item.
-func isFence(line string) bool { return strings.HasPrefix(strings.TrimLeft(line, " "), "```") }
-
 // commands: every go command the document shows, once each, in order: in
 // its command blocks, in its inline code, and in its output markers.
-func (md markdown) commands() []string {
+func (md document) commands() []string {
 	cmds := md.blockCommands()
 	for _, span := range inlineCode.FindAllStringSubmatch(md.prose, -1) {
 		cmds = append(cmds, goCommands(span[1])...)
@@ -69,7 +48,7 @@ func (md markdown) commands() []string {
 
 // blockCommands: the go commands of the blocks that hold commands (not code,
 // not output), comments left out.
-func (md markdown) blockCommands() []string {
+func (md document) blockCommands() []string {
 	var cmds []string
 	for _, b := range md.blocks {
 		if b.marker != "" || b.info != "" {
@@ -83,7 +62,7 @@ func (md markdown) blockCommands() []string {
 }
 
 // outputs: each output block with its marker, as the document has them.
-func (md markdown) outputs() []string {
+func (md document) outputs() []string {
 	var out []string
 	for _, b := range md.blocks {
 		if b.marker != "" {

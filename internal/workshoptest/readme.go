@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"etcd-lock-workshop/internal/cli"
+	"etcd-lock-workshop/internal/markdown"
 )
 
 var update = flag.Bool("update", false, "rewrite the READMEs' output blocks (and screenshots) from a real run")
@@ -39,17 +40,13 @@ var Varies = []Rule{
 	R(`\b\d+(\.\d+)?(ns|µs|us|ms|s|m)\b`, "<duration>"),
 }
 
-// marker precedes an output block in a README: the command whose output it is.
-var marker = regexp.MustCompile(`^<!-- output of: go run \./(\S+)(.*) -->$`)
-
 // block is a fenced block of a README.
 type block struct {
-	file       string
-	info       string   // what follows the opening fence
-	marked     bool     // the output of a command: args
-	args       []string // the command's arguments
-	index      int      // among the marked blocks of its file
-	start, end int      // its lines, without the fences: lines[start:end]
+	markdown.Block
+	file   string
+	marked bool     // the output of a command: args
+	args   []string // the command's arguments
+	index  int      // among the marked blocks of its file
 }
 
 // CheckREADMEs runs, for every output block in this folder's README.md and
@@ -90,12 +87,12 @@ func CheckREADMEs(t testing.TB, run cli.RunFunc, rules ...Rule) {
 			rewrite(t, b, got)
 			continue
 		}
-		want := readLines(t, b.file)[b.start:b.end]
+		want := readLines(t, b.file)[b.Start:b.End]
 		all := append(rules, Varies...)
 		if !match(normalize(want, all), normalize(got, all)) {
 			t.Errorf("%s: the output block of %q (lines %d-%d) does not match a real run "+
 				"(go test -update rewrites it).\nREADME:\n%s\nrun:\n%s",
-				b.file, key, b.start+1, b.end, strings.Join(want, "\n"), strings.Join(got, "\n"))
+				b.file, key, b.Start+1, b.End, strings.Join(want, "\n"), strings.Join(got, "\n"))
 		}
 	}
 }
@@ -112,46 +109,28 @@ func readLines(t testing.TB, file string) []string {
 func blocks(file string, lines []string) []block {
 	var found []block
 	index := 0
-	for i := 0; i < len(lines); i++ {
-		if !strings.HasPrefix(strings.TrimSpace(lines[i]), "```") { // also a block indented in a list
-			continue
+	for _, b := range markdown.Blocks(lines) {
+		f := block{Block: b, file: file}
+		if b.Command != "" {
+			f.marked, f.args, f.index = true, strings.Fields(b.Command)[3:], index
+			index++
 		}
-		b := block{file: file, info: strings.TrimPrefix(strings.TrimSpace(lines[i]), "```"), start: i + 1, end: i + 1}
-		for b.end < len(lines) && !strings.HasPrefix(strings.TrimSpace(lines[b.end]), "```") {
-			b.end++
-		}
-		if j := previousNonEmpty(lines, i); j >= 0 {
-			if m := marker.FindStringSubmatch(lines[j]); m != nil {
-				b.marked, b.args, b.index = true, strings.Fields(m[2]), index
-				index++
-			}
-		}
-		found = append(found, b)
-		i = b.end
+		found = append(found, f)
 	}
 	return found
 }
 
 func checkCommandsOnly(t testing.TB, b block, lines []string) {
-	if b.info == "go" || b.info == "yaml" { // code, not output
+	if b.Info == "go" || b.Info == "yaml" { // code, not output
 		return
 	}
-	for k := b.start; k < b.end && k < len(lines); k++ {
+	for k := b.Start; k < b.End && k < len(lines); k++ {
 		if !isCommand(lines[k]) {
 			t.Errorf("%s:%d: %q looks like output, but no test checks it: mark its block "+
 				"<!-- output of: go run ./DIR ARGS -->, or show commands only", b.file, k+1, lines[k])
 			return
 		}
 	}
-}
-
-func previousNonEmpty(lines []string, i int) int {
-	for j := i - 1; j >= 0; j-- {
-		if strings.TrimSpace(lines[j]) != "" {
-			return j
-		}
-	}
-	return -1
 }
 
 // isCommand: a line a learner types, or a comment.
@@ -198,7 +177,7 @@ func rewrite(t testing.TB, b block, got []string) {
 	lines := readLines(t, b.file)
 	for _, f := range blocks(b.file, lines) { // found again: an earlier rewrite may have moved it
 		if f.marked && f.index == b.index {
-			lines = append(append(append([]string{}, lines[:f.start]...), got...), lines[f.end:]...)
+			lines = append(append(append([]string{}, lines[:f.Start]...), got...), lines[f.End:]...)
 			if err := os.WriteFile(b.file, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
 				t.Fatal(err)
 			}
