@@ -25,7 +25,7 @@ const restoreTimeout = 2 * time.Minute
 // leader): the chapter crashes the leader, then a second member, and a
 // member already down would make the first crash the one that loses the
 // quorum.
-func checkWhole(ctx context.Context, c *cluster.Etcd, project string) (cluster.Health, error) {
+func checkWhole(ctx context.Context, c *cluster.Cluster, project string) (cluster.Health, error) {
 	h, err := c.Health(ctx)
 	switch {
 	case err != nil:
@@ -44,7 +44,7 @@ func checkWhole(ctx context.Context, c *cluster.Etcd, project string) (cluster.H
 
 // checkOneDown checks that only the stopped member is down and the two others
 // agree on a leader, and returns that leader: the next member to stop.
-func checkOneDown(ctx context.Context, c *cluster.Etcd, stopped string) (string, error) {
+func checkOneDown(ctx context.Context, c *cluster.Cluster, stopped string) (string, error) {
 	h, err := c.Health(ctx)
 	if err == nil && (len(h.Down) != 1 || h.Down[0] != stopped || h.Leader == "") {
 		err = fmt.Errorf("only %s should be down, with a leader (%s)", stopped, describe(h))
@@ -71,7 +71,7 @@ func describe(h cluster.Health) string {
 	return fmt.Sprintf("members answering: %s; not answering: %s; %s", orNone(up), orNone(h.Down), leader)
 }
 
-func healthSummary(ctx context.Context, c *cluster.Etcd) string {
+func healthSummary(ctx context.Context, c *cluster.Cluster) string {
 	h, err := c.Health(ctx)
 	if err != nil {
 		return err.Error()
@@ -87,7 +87,7 @@ func orNone(names []string) string {
 }
 
 // startHint tells how to start the members that are down.
-func startHint(c *cluster.Etcd, project string, down []string) string {
+func startHint(c *cluster.Cluster, project string, down []string) string {
 	if c.Embedded != nil {
 		return ""
 	}
@@ -107,7 +107,7 @@ type election struct {
 	cancel context.CancelFunc
 }
 
-func watchForNewLeader(ctx context.Context, c *cluster.Etcd, old string) *election {
+func watchForNewLeader(ctx context.Context, c *cluster.Cluster, old string) *election {
 	pctx, cancel := context.WithCancel(ctx)
 	e := &election{done: make(chan struct{}), cancel: cancel}
 	go func() {
@@ -163,7 +163,7 @@ func (s *sessions) add(session *concurrency.Session) {
 // revoke fails when it comes during an election) and the counter deleted.
 // After Ctrl-C its own failures go to stderr, since the chapter then only
 // says it stopped.
-func cleanUp(ctx context.Context, c *cluster.Etcd, opened *sessions, stderr io.Writer, err *error) {
+func cleanUp(ctx context.Context, c *cluster.Cluster, opened *sessions, stderr io.Writer, err *error) {
 	var errs []error
 	if stopped := c.Stopped(); len(stopped) > 0 {
 		fmt.Fprintf(stderr, "starting %s again, which 06 stopped (up to %s)\n", strings.Join(stopped, " and "), restoreTimeout)

@@ -33,7 +33,7 @@ const (
 )
 
 // failover is the chapter: four phases, each told on stdout as it ends.
-func failover(ctx context.Context, c *cluster.Etcd, opt options, stdout, stderr io.Writer) (r report, err error) {
+func failover(ctx context.Context, c *cluster.Cluster, opt options, stdout, stderr io.Writer) (r report, err error) {
 	say := timeline(stdout)
 	// Before breaking anything: a cluster already missing a member would lose
 	// its quorum at our first crash.
@@ -177,7 +177,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	c, err := cluster.Connect(ctx, flags, opt.project, stderr)
+	c, err := cluster.Open(ctx, flags, opt.project, stderr)
 	if err != nil {
 		return err
 	}

@@ -23,10 +23,10 @@ func TestMain(m *testing.M) {
 }
 
 // connect starts an embedded cluster whose client ends with ctx, as in a run.
-func connect(t *testing.T, ctx context.Context) *cluster.Etcd {
+func connect(t *testing.T, ctx context.Context) *cluster.Cluster {
 	t.Helper()
 	// Generous: under -race on 2 busy cores etcd is several times slower.
-	c, err := cluster.Connect(ctx, &workshop.Flags{DialTimeout: 10 * time.Second}, "", io.Discard)
+	c, err := cluster.Open(ctx, &workshop.Flags{DialTimeout: 10 * time.Second}, "", io.Discard)
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	return c
@@ -79,7 +79,7 @@ func TestFailover(t *testing.T) {
 }
 
 // assertLeftAsFound: every member runs, no lease and no counter is left.
-func assertLeftAsFound(t *testing.T, c *cluster.Etcd) {
+func assertLeftAsFound(t *testing.T, c *cluster.Cluster) {
 	t.Helper()
 	for _, m := range c.Embedded.Members {
 		assert.True(t, c.Embedded.Running(m.Name), "%s runs again", m.Name)

@@ -17,6 +17,7 @@ import (
 
 	"etcd-lock-workshop/internal/cluster"
 	"etcd-lock-workshop/internal/compose"
+	"etcd-lock-workshop/internal/fence"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -96,9 +97,9 @@ func pick(what, list string, known []string) ([]string, error) {
 // bench is what the experiments of a series share.
 type bench struct {
 	etcd       *workshop.Etcd
-	members    cluster.Members  // nil when this etcd's members cannot be stopped from here
-	membersWhy string           // why not
-	cluster    *cluster.Cluster // the embedded cluster, whose links can be cut and slowed; nil with -endpoints
+	members    cluster.Members   // nil when this etcd's members cannot be stopped from here
+	membersWhy string            // why not
+	cluster    *cluster.Embedded // the embedded cluster, whose links can be cut and slowed; nil with -endpoints
 	clients    int
 	duration   time.Duration
 	ttl        int
@@ -117,7 +118,7 @@ type bench struct {
 // if it is the compose cluster. It returns the function that lets go of it.
 func (b *bench) connect(ctx context.Context, flags *workshop.Flags, project string) (func(), error) {
 	if len(flags.EndpointList()) == 0 {
-		c, err := cluster.Connect(ctx, flags, project, b.stderr)
+		c, err := cluster.Open(ctx, flags, project, b.stderr)
 		if err != nil {
 			return nil, err
 		}
@@ -204,10 +205,10 @@ func (b *bench) experiment(ctx context.Context, x experiment) *result {
 	rng := rand.New(rand.NewPCG(b.seed, seed.Sum64()))
 	prefix := keyPrefix + "/" + strings.ReplaceAll(x.String(), "/", "-")
 
-	store := &Store{}
+	store := &fence.Storage{}
 	storeURL := ""
 	if x.fence == "token" {
-		url, stop, err := serve(store)
+		url, stop, err := fence.Serve(store)
 		if err != nil {
 			r.err = err
 			return r
@@ -284,10 +285,10 @@ func (b *bench) experiment(ctx context.Context, x experiment) *result {
 
 // referee reads the count once every client has stopped: the last call of
 // the count's history, which no lost write can hide from.
-func (b *bench) referee(ctx context.Context, h *history, fence, prefix string, store *Store) error {
+func (b *bench) referee(ctx context.Context, h *history, fenceKind, prefix string, store *fence.Storage) error {
 	h.add(event{Client: b.clients, Op: opRead, At: time.Now().UnixNano()})
 	var n int
-	if fence == "token" {
+	if fenceKind == "token" {
 		n = store.Count()
 	} else {
 		var err error

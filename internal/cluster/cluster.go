@@ -17,7 +17,7 @@ import (
 )
 
 // Members stops and starts the members of an etcd cluster by name, so that a
-// chapter can show what a lock does when they fail: an embedded Cluster, or
+// chapter can show what a lock does when they fail: an Embedded cluster, or
 // the docker compose cluster (compose.Compose).
 type Members interface {
 	// Stop crashes a member (no goodbye to the others, no leadership
@@ -28,30 +28,30 @@ type Members interface {
 	Start(ctx context.Context, name string) error
 }
 
-// Etcd is an etcd cluster whose members a chapter stops and starts: an
+// Cluster is an etcd cluster whose members a chapter stops and starts: an
 // embedded three-member cluster, or with -endpoints the compose cluster.
 // The members it stops through Stop, it remembers, so that Restore can start
 // them again: a chapter leaves the cluster as it found it.
-type Etcd struct {
+type Cluster struct {
 	*workshop.Etcd
 	Members  Members
-	Embedded *Cluster // nil for the compose cluster
+	Embedded *Embedded // nil for the compose cluster
 
 	mu      sync.Mutex
 	stopped []string // by Stop, and not started again yet
 }
 
-// Connect starts an embedded three-member cluster, or with -endpoints
+// Open starts an embedded three-member cluster, or with -endpoints
 // uses the compose cluster of the given project (whose containers it stops
 // with docker), and says on stderr which one. Close it when done.
-func Connect(ctx context.Context, f *workshop.Flags, project string, stderr io.Writer) (*Etcd, error) {
+func Open(ctx context.Context, f *workshop.Flags, project string, stderr io.Writer) (*Cluster, error) {
 	if err := f.Check(); err != nil {
 		return nil, err
 	}
-	c := &Etcd{Etcd: &workshop.Etcd{Endpoints: f.EndpointList(), Timeout: f.DialTimeout}}
+	c := &Cluster{Etcd: &workshop.Etcd{Endpoints: f.EndpointList(), Timeout: f.DialTimeout}}
 	if len(c.Endpoints) == 0 {
 		start := time.Now()
-		cluster, err := Start(ctx, 3, workshop.EmbeddedOptions{})
+		cluster, err := StartEmbedded(ctx, 3, workshop.EmbeddedOptions{})
 		if err != nil {
 			return nil, err
 		}
@@ -81,7 +81,7 @@ func Connect(ctx context.Context, f *workshop.Flags, project string, stderr io.W
 // Health says which members answer and which one leads. A stopped member
 // costs up to 2 s (or the dial timeout if shorter): the time a member that
 // answers is given.
-func (c *Etcd) Health(ctx context.Context) (Health, error) {
+func (c *Cluster) Health(ctx context.Context) (Health, error) {
 	return CheckHealth(ctx, c.Client, c.Endpoints, min(c.Timeout, 2*time.Second))
 }
 
@@ -89,7 +89,7 @@ func (c *Etcd) Health(ctx context.Context) (Health, error) {
 // it fails: a member may be down although docker did not say so. A crash once
 // begun is not cancelled with ctx (a Ctrl-C mid-way would leave it unknown
 // whether the member is down); it is bounded by stopTimeout.
-func (c *Etcd) Stop(ctx context.Context, name string) (time.Time, error) {
+func (c *Cluster) Stop(ctx context.Context, name string) (time.Time, error) {
 	c.mu.Lock()
 	if !slices.Contains(c.stopped, name) {
 		c.stopped = append(c.stopped, name)
@@ -104,7 +104,7 @@ func (c *Etcd) Stop(ctx context.Context, name string) (time.Time, error) {
 const stopTimeout = 30 * time.Second
 
 // Start starts a member again (see Members); Restore forgets it.
-func (c *Etcd) Start(ctx context.Context, name string) error {
+func (c *Cluster) Start(ctx context.Context, name string) error {
 	err := c.Members.Start(ctx, name)
 	if err == nil {
 		c.mu.Lock()
@@ -115,7 +115,7 @@ func (c *Etcd) Start(ctx context.Context, name string) error {
 }
 
 // Stopped are the members that Stop crashed and Start has not started again.
-func (c *Etcd) Stopped() []string {
+func (c *Cluster) Stopped() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.stopped)
@@ -124,7 +124,7 @@ func (c *Etcd) Stopped() []string {
 // Restore starts again every member that Stop crashed (or tried to), within
 // timeout, even when ctx has been cancelled: Ctrl-C must not leave a
 // learner's cluster broken. Starting a member that runs only waits for it.
-func (c *Etcd) Restore(ctx context.Context, timeout time.Duration) error {
+func (c *Cluster) Restore(ctx context.Context, timeout time.Duration) error {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	var errs []error
@@ -137,7 +137,7 @@ func (c *Etcd) Restore(ctx context.Context, timeout time.Duration) error {
 }
 
 // Close closes the client and stops an embedded cluster, removing its data.
-func (c *Etcd) Close() {
+func (c *Cluster) Close() {
 	c.Etcd.Close()
 	if c.Embedded != nil {
 		c.Embedded.Close()

@@ -20,9 +20,9 @@ import (
 // Generous: under -race on 2 busy cores etcd is several times slower.
 const patience = 20 * time.Second
 
-func startCluster(t *testing.T) *Cluster {
+func startCluster(t *testing.T) *Embedded {
 	t.Helper()
-	c, err := Start(context.Background(), 3, workshop.EmbeddedOptions{})
+	c, err := StartEmbedded(context.Background(), 3, workshop.EmbeddedOptions{})
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	return c
@@ -38,7 +38,7 @@ func client(t *testing.T, endpoints ...string) *clientv3.Client {
 }
 
 // roles returns the leader and a follower.
-func roles(t *testing.T, c *Cluster) (leader, follower *Member) {
+func roles(t *testing.T, c *Embedded) (leader, follower *Member) {
 	t.Helper()
 	cli := client(t, c.Endpoints()...)
 	require.Eventually(t, func() bool {
@@ -189,7 +189,7 @@ func TestSlow(t *testing.T) {
 func TestHealthAndRestore(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
-	c, err := Connect(ctx, &workshop.Flags{DialTimeout: 10 * time.Second}, "", &strings.Builder{})
+	c, err := Open(ctx, &workshop.Flags{DialTimeout: 10 * time.Second}, "", &strings.Builder{})
 	require.NoError(t, err)
 	defer c.Close()
 	h, err := c.Health(ctx)

@@ -2,8 +2,8 @@
 // three members embedded in this process, which a chapter crashes and
 // restarts (Stop, Start), cuts off from the others (Partition), slows down
 // (Slow) and heals (Heal); or, with -endpoints, the docker compose cluster,
-// whose members it crashes with docker (see Connect). Health says which
-// members answer and who leads; Etcd.Restore starts again what a chapter
+// whose members it crashes with docker (see Open). Health says which
+// members answer and who leads; Cluster.Restore starts again what a chapter
 // crashed, even after Ctrl-C.
 //
 // Each member sits behind two doors (see door.go), one for clients and one
@@ -34,9 +34,9 @@ import (
 // election timeouts and elect spurious leaders, so a cluster ticks slower.
 var Timing = workshop.EmbeddedOptions{TickMs: 50, ElectionMs: 500}
 
-// Cluster is a real etcd cluster of embedded members, in this process, on
+// Embedded is a real etcd cluster of embedded members, in this process, on
 // loopback ports, with its data in a temp dir that Close removes.
-type Cluster struct {
+type Embedded struct {
 	Members []*Member
 	dir     string
 	initial string // the initial-cluster setting: name=peer URL,...
@@ -45,7 +45,7 @@ type Cluster struct {
 	mu sync.Mutex // guards the members' state below
 }
 
-// Member is one member of a Cluster. ClientURL stays the same across a stop
+// Member is one member of an Embedded cluster. ClientURL stays the same across a stop
 // and a start, as a machine's address would.
 type Member struct {
 	Name      string
@@ -68,12 +68,12 @@ type Member struct {
 
 // Start starts size members named etcd1, etcd2... and returns once all
 // of them serve clients (a leader has been elected), or fails in time.
-func Start(ctx context.Context, size int, opt workshop.EmbeddedOptions) (*Cluster, error) {
+func StartEmbedded(ctx context.Context, size int, opt workshop.EmbeddedOptions) (*Embedded, error) {
 	dir, err := workshop.TempDir("cluster")
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{dir: dir, opt: opt}
+	c := &Embedded{dir: dir, opt: opt}
 	var initial []string
 	for i := range size {
 		m := &Member{Name: fmt.Sprintf("etcd%d", i+1)}
@@ -116,7 +116,7 @@ func Start(ctx context.Context, size int, opt workshop.EmbeddedOptions) (*Cluste
 // launch starts m's server behind its doors, without waiting for it to join:
 // a member of a new cluster is ready only once a majority has started. It is
 // called with c.mu held.
-func (c *Cluster) launch(m *Member) error {
+func (c *Embedded) launch(m *Member) error {
 	cfg := embed.NewConfig()
 	cfg.Name, cfg.Dir = m.Name, m.dir
 	free, _ := url.Parse("http://127.0.0.1:0")
@@ -152,7 +152,7 @@ func (c *Cluster) launch(m *Member) error {
 }
 
 // waitReady returns once m serves clients, or its start fails, or 30 s pass.
-func (c *Cluster) waitReady(ctx context.Context, m *Member) error {
+func (c *Embedded) waitReady(ctx context.Context, m *Member) error {
 	c.mu.Lock()
 	e := m.etcd
 	c.mu.Unlock()
@@ -172,7 +172,7 @@ func (c *Cluster) waitReady(ctx context.Context, m *Member) error {
 }
 
 // Endpoints are the members' client URLs, for a client or -endpoints.
-func (c *Cluster) Endpoints() []string {
+func (c *Embedded) Endpoints() []string {
 	var urls []string
 	for _, m := range c.Members {
 		urls = append(urls, m.ClientURL)
@@ -181,7 +181,7 @@ func (c *Cluster) Endpoints() []string {
 }
 
 // Member returns the member with this name.
-func (c *Cluster) Member(name string) (*Member, error) {
+func (c *Embedded) Member(name string) (*Member, error) {
 	for _, m := range c.Members {
 		if m.Name == name {
 			return m, nil
@@ -191,7 +191,7 @@ func (c *Cluster) Member(name string) (*Member, error) {
 }
 
 // Running reports whether the member is running (not stopped).
-func (c *Cluster) Running(name string) bool {
+func (c *Embedded) Running(name string) bool {
 	m, err := c.Member(name)
 	if err != nil {
 		return false
@@ -207,7 +207,7 @@ func (c *Cluster) Running(name string) bool {
 // hand-over (a graceful Close would hand leadership over first and hide the
 // election). The doors close first because etcd, once stopped, would serve
 // requests still arriving from its closed database, and panic.
-func (c *Cluster) Stop(ctx context.Context, name string) (time.Time, error) {
+func (c *Embedded) Stop(ctx context.Context, name string) (time.Time, error) {
 	m, err := c.Member(name)
 	if err != nil {
 		return time.Time{}, err
@@ -223,7 +223,7 @@ func (c *Cluster) Stop(ctx context.Context, name string) (time.Time, error) {
 
 // kill crashes a running member; the remains (listeners, files) go in the
 // background, and closed says when they are gone. Called with c.mu held.
-func (c *Cluster) kill(m *Member) (died time.Time) {
+func (c *Embedded) kill(m *Member) (died time.Time) {
 	e, p, closed := m.etcd, m.proxy, make(chan struct{})
 	m.etcd, m.proxy, m.closed = nil, nil, closed
 	// A dead machine sends nothing more: without this, the dying leader's
@@ -253,7 +253,7 @@ func (c *Cluster) kill(m *Member) (died time.Time) {
 // returns once it serves clients, which needs a majority of members up. A
 // member that is already running is only waited for. A partitioned member
 // cannot be ready until it is healed: Start does not wait for it.
-func (c *Cluster) Start(ctx context.Context, name string) error {
+func (c *Embedded) Start(ctx context.Context, name string) error {
 	m, err := c.Member(name)
 	if err != nil {
 		return err
@@ -287,7 +287,7 @@ func (c *Cluster) Start(ctx context.Context, name string) error {
 // Close stops every member, closes the doors and removes the cluster's data.
 // The members are killed, not stopped gracefully: a leader would try to hand
 // over to members that are stopping too, and wait seconds for it.
-func (c *Cluster) Close() {
+func (c *Embedded) Close() {
 	var remains []chan struct{}
 	c.mu.Lock()
 	for _, m := range c.Members {

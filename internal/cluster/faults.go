@@ -9,7 +9,7 @@ import (
 	"go.uber.org/zap"
 )
 
-// Network faults between the members of a Cluster, as etcd's own tests
+// Network faults between the members of an Embedded cluster, as etcd's own tests
 // inject them, for a chapter that checks a lock under faults.
 
 // Partition cuts the member off from the other members, both ways: no raft
@@ -26,7 +26,7 @@ import (
 // linearizable reads through those. etcd's robustness tests add a forward
 // proxy to each member's process for its outgoing connections; members that
 // share a process cannot have one each.
-func (c *Cluster) Partition(name string) error {
+func (c *Embedded) Partition(name string) error {
 	m, err := c.Member(name)
 	if err != nil {
 		return err
@@ -47,7 +47,7 @@ func (c *Cluster) Partition(name string) error {
 // mostly on connections it opened to them, which the proxy does not see.)
 // The proxy draws the delay once per call, within jitter of latency. It lasts
 // until Heal, across a stop and a start.
-func (c *Cluster) Slow(name string, latency, jitter time.Duration) error {
+func (c *Embedded) Slow(name string, latency, jitter time.Duration) error {
 	m, err := c.Member(name)
 	if err != nil {
 		return err
@@ -65,7 +65,7 @@ func (c *Cluster) Slow(name string, latency, jitter time.Duration) error {
 }
 
 // Heal ends the member's partition and its slowness.
-func (c *Cluster) Heal(name string) error {
+func (c *Embedded) Heal(name string) error {
 	m, err := c.Member(name)
 	if err != nil {
 		return err
@@ -82,7 +82,7 @@ func (c *Cluster) Heal(name string) error {
 
 // applyFaults sets a member's faults on the server and proxy it has just
 // started with, or changes them on a running one. Called with c.mu held.
-func (c *Cluster) applyFaults(m *Member) {
+func (c *Embedded) applyFaults(m *Member) {
 	if m.latency > 0 {
 		m.proxy.DelayTx(m.latency, m.jitter)
 		m.proxy.DelayRx(m.latency, m.jitter)
@@ -95,7 +95,7 @@ func (c *Cluster) applyFaults(m *Member) {
 
 // cutOrMend makes every running member drop the raft messages to and from a
 // peer when either of the two is partitioned, and pass them otherwise.
-func (c *Cluster) cutOrMend() {
+func (c *Embedded) cutOrMend() {
 	for _, m := range c.Members {
 		if m.etcd == nil {
 			continue

@@ -15,7 +15,9 @@ import (
 	"go.uber.org/zap"
 )
 
-// Etcd is the etcd a chapter talks to, embedded or external, and a client for it.
+// Etcd is the etcd a chapter talks to and a client for it: one member
+// embedded in this process (Embedded), or the etcd named by -endpoints.
+// A chapter that crashes members holds a cluster.Cluster, which adds them.
 type Etcd struct {
 	Client    *clientv3.Client
 	Endpoints []string
