@@ -131,6 +131,10 @@ func round(ctx context.Context, etcd *workshop.Etcd, w way, goroutines int) (res
 		return r, err
 	}
 	r.count = count(resp.Kvs)
+	if r.count != increments { // a way that loses updates fails the run, loudly
+		return r, fmt.Errorf("%d x %d: count: %d after %d increments: %d lost",
+			goroutines, increments/goroutines, r.count, increments, increments-r.count)
+	}
 	return r, nil
 }
 

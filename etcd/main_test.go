@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"etcd-lock-workshop/internal/testmain"
 	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
 )
@@ -41,7 +42,7 @@ func TestMain(m *testing.M) {
 			os.Unsetenv(name)
 		}
 	}
-	os.Exit(m.Run())
+	testmain.Run(m)
 }
 
 // freePorts lets etcd pick its ports, as `go run ./etcd` uses 2379 and 2380:

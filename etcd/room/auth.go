@@ -17,6 +17,11 @@ const roomUser, roomRole = "room", "workshop"
 
 var etcdVersion = version.Version
 
+// passwordCost is bcrypt's cost for the room's passwords: its default, 10.
+// The tests that run the room in-process, under -race, lower it to 4 (a
+// password check there takes 0.8 s at 10).
+var passwordCost uint = 10
+
 // roomPrefixes are the keys the chapters use: their locks, their counts and
 // records, and the key a client checks etcd with (read only).
 var roomPrefixes = []string{"/my-test-lock", "/my-test-counter", "/fencing/", "/handoff/", "/09-check",

@@ -58,7 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	rootPassword := newPassword()
 
-	opts := workshop.EmbeddedOptions{ClientListen: net.JoinHostPort(host, port), ClientAdvertise: net.JoinHostPort(reachAt, port)}
+	opts := workshop.EmbeddedOptions{ClientListen: net.JoinHostPort(host, port), ClientAdvertise: net.JoinHostPort(reachAt, port),
+		BcryptCost: passwordCost}
 	var ca roomCA
 	if *useTLS {
 		dir, err := workshop.TempDir("room-tls")

@@ -22,13 +22,17 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
+	"golang.org/x/crypto/bcrypt"
 
 	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
 )
 
-func TestMain(m *testing.M) { workshoptest.Main(m, run) }
+func TestMain(m *testing.M) {
+	passwordCost = uint(bcrypt.MinCost) // the room in this process: see passwordCost
+	workshoptest.Main(m, run)
+}
 
 // startRoom runs the room on loopback and returns the learners' arguments
 // and the projector's URL.

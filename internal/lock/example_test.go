@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"etcd-lock-workshop/internal/lock"
+	"etcd-lock-workshop/internal/testmain"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -42,7 +42,7 @@ func TestMain(m *testing.M) {
 	if examplesEtcd.etcd != nil {
 		examplesEtcd.etcd.Close()
 	}
-	os.Exit(code)
+	testmain.Exit(code)
 }
 
 func ExampleMutex_Lock() {

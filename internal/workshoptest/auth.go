@@ -3,9 +3,11 @@ package workshoptest
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"golang.org/x/crypto/bcrypt"
 
 	"etcd-lock-workshop/internal/workshop"
 )
@@ -18,11 +20,17 @@ const RoomUser, RoomPassword = "room", "room-secret"
 // key a client checks etcd with). It returns etcd's client URL.
 func AuthEtcd(t testing.TB, prefixes ...string) string {
 	t.Helper()
-	etcd := Etcd(t)
-	ctx, cancel := context.WithTimeout(context.Background(), etcd.Timeout)
+	// bcrypt's least cost: a password check under -race takes 30 ms, not 0.8 s.
+	embedded, err := workshop.StartEmbedded(context.Background(), workshop.EmbeddedOptions{BcryptCost: uint(bcrypt.MinCost)})
+	require.NoError(t, err)
+	t.Cleanup(embedded.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	auth := etcd.Client.Auth
-	_, err := auth.RoleAdd(ctx, "learner")
+	cli, err := workshop.NewClient(ctx, []string{embedded.URL}, 10*time.Second)
+	require.NoError(t, err)
+	defer cli.Close()
+	auth := cli.Auth
+	_, err = auth.RoleAdd(ctx, "learner")
 	require.NoError(t, err)
 	_, err = auth.RoleGrantPermission(ctx, "learner", workshop.HealthKey, "", clientv3.PermissionType(clientv3.PermRead))
 	require.NoError(t, err)
@@ -39,5 +47,5 @@ func AuthEtcd(t testing.TB, prefixes ...string) string {
 	}
 	_, err = auth.AuthEnable(ctx)
 	require.NoError(t, err)
-	return etcd.Endpoints[0]
+	return embedded.URL
 }

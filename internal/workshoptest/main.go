@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"etcd-lock-workshop/internal/cli"
+	"etcd-lock-workshop/internal/testmain"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -29,5 +30,5 @@ func Main(m *testing.M, run cli.RunFunc) {
 		}
 		code = 1
 	}
-	os.Exit(code)
+	testmain.Exit(code)
 }
