@@ -17,6 +17,7 @@ import (
 // connection, a leader change, a timeout): the Lock fails, and its key must
 // not stay behind, or it would block every later Lock until the session ends.
 func TestLockWhoseAnswerIsLostRemovesItsKey(t *testing.T) {
+	t.Parallel()
 	etcd := workshoptest.Etcd(t)
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -53,6 +54,7 @@ func TestLockWhoseAnswerIsLostRemovesItsKey(t *testing.T) {
 // as one of its own, and keeps its place instead of refusing it as another
 // Mutex's (ErrSessionShared would last until the session ends).
 func TestLockAfterAFailedCleanupKeepsItsKey(t *testing.T) {
+	t.Parallel()
 	etcd := workshoptest.Etcd(t)
 	ctx := context.Background()
 	c := newSpy(t, etcd, etcd.Endpoints[0])
@@ -71,6 +73,8 @@ func TestLockAfterAFailedCleanupKeepsItsKey(t *testing.T) {
 // The caller's deadline, not the cleanup's timeout, bounds how long a Lock
 // may take to put its key: during a slow election a Lock given 30 s must not
 // give up after 5.
+//
+// Not parallel: it sets cleanupTimeout for the package, and runs before the parallel tests.
 func TestLockTakesTheCallersWholeDeadline(t *testing.T) {
 	etcd := workshoptest.Etcd(t)
 	defer lock.SetCleanupTimeout(100 * time.Millisecond)()
@@ -87,6 +91,7 @@ func TestLockTakesTheCallersWholeDeadline(t *testing.T) {
 // A Lock whose context ends while its put is on its way waits (up to the
 // cleanup's timeout) for the answer, so that it knows to remove the key.
 func TestLockCancelledWhilePuttingRemovesItsKey(t *testing.T) {
+	t.Parallel()
 	etcd := workshoptest.Etcd(t)
 	c := newSpy(t, etcd, etcd.Endpoints[0])
 	m := lock.NewMutex(c.session(t, 60), "/cancel-put")

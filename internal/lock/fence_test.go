@@ -18,6 +18,7 @@ import (
 // lock: a fenced write (Txn If IsOwner) must not go through, and its
 // Revision must not outrank the holder's at a store that checks tokens.
 func TestNoFenceNoTokenWithoutTheLock(t *testing.T) {
+	t.Parallel()
 	etcd := workshoptest.Etcd(t)
 	ctx := context.Background()
 	for _, tc := range []struct {

@@ -76,6 +76,7 @@ func waitForKey(t *testing.T, etcd *workshop.Etcd, key string) {
 func keyOf(pfx string, s *concurrency.Session) string { return fmt.Sprintf("%s/%x", pfx, s.Lease()) }
 
 func TestTryLockReturnsErrLockedWhenHeld(t *testing.T) {
+	t.Parallel()
 	etcd := workshoptest.Etcd(t)
 	ctx := context.Background()
 	for _, holder := range []struct {
@@ -103,6 +104,7 @@ func TestTryLockReturnsErrLockedWhenHeld(t *testing.T) {
 // while other waiters give up (their contexts end) and come back. The
 // critical section is a directory that only one process at a time may create.
 func TestMutualExclusion(t *testing.T) {
+	t.Parallel()
 	etcdctl := etcdctlBinary(t)
 	for _, tc := range []struct {
 		name                     string
@@ -289,6 +291,7 @@ func etcdctlBinary(t *testing.T) string {
 }
 
 func TestCancelledLockRemovesItsKey(t *testing.T) {
+	t.Parallel()
 	etcd := workshoptest.Etcd(t)
 	holder := lock.NewMutex(session(t, etcd), "/cancel")
 	require.NoError(t, holder.Lock(context.Background()))
@@ -306,6 +309,7 @@ func TestCancelledLockRemovesItsKey(t *testing.T) {
 // etcd issue #19597: a waiter whose session expires keeps waiting for its
 // predecessor in etcd's Mutex; the project lock returns at once.
 func TestWaiterWhoseSessionExpiresReturnsPromptly(t *testing.T) {
+	t.Parallel()
 	etcd := workshoptest.Etcd(t)
 	for _, tc := range []struct {
 		name     string
@@ -348,6 +352,7 @@ func TestWaiterWhoseSessionExpiresReturnsPromptly(t *testing.T) {
 // etcd issue #22082: an Unlock retried after its delete went through (but
 // its answer was lost) must not release a later Lock by the same session.
 func TestRetriedUnlockSparesNewerHolder(t *testing.T) {
+	t.Parallel()
 	etcd := workshoptest.Etcd(t)
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -385,6 +390,7 @@ func TestRetriedUnlockSparesNewerHolder(t *testing.T) {
 // `etcdctl del --prefix` does): the waiter must not take the lock, since its
 // own key, its place in the queue, is gone too.
 func TestWaiterWhoseKeyIsDeletedWithItsPredecessorDoesNotLock(t *testing.T) {
+	t.Parallel()
 	etcd := workshoptest.Etcd(t)
 	holder := lock.NewMutex(session(t, etcd), "/wipe") // the older lease: its key sorts, and is deleted, first
 	require.NoError(t, holder.Lock(context.Background()))

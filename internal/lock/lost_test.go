@@ -37,6 +37,7 @@ func closesWithin(t *testing.T, ch <-chan struct{}, d time.Duration, msg string)
 // Lost closes at once when etcd deletes the key: Unlock, a delete by
 // someone else, the session's lease revoked.
 func TestLostClosesWhenTheKeyGoes(t *testing.T) {
+	t.Parallel()
 	etcd := workshoptest.Etcd(t)
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -67,6 +68,7 @@ func TestLostClosesWhenTheKeyGoes(t *testing.T) {
 
 // Lost of a Mutex that does not hold the lock is closed.
 func TestLostIsClosedWithoutTheLock(t *testing.T) {
+	t.Parallel()
 	etcd := workshoptest.Etcd(t)
 	m := lock.NewMutex(session(t, etcd), "/lost-none")
 	assert.True(t, isClosed(m.Lost()))
@@ -91,6 +93,7 @@ func compactAll(t *testing.T, etcd *workshop.Etcd) {
 // minutes) while a waiter is queued or a holder holds, and the lock stays
 // held. Lost must stay open until the lock is released.
 func TestLostStaysOpenThroughACompaction(t *testing.T) {
+	t.Parallel()
 	etcd := workshoptest.Etcd(t)
 	ctx := context.Background()
 	compact := func(t *testing.T) { compactAll(t, etcd) }
@@ -136,6 +139,7 @@ func TestLostStaysOpenThroughACompaction(t *testing.T) {
 // meanwhile: the client's watch resumes from a compacted revision. Lost must
 // see that the key is still there, and stay open.
 func TestLostStaysOpenWhenItsWatchResumesAfterACompaction(t *testing.T) {
+	t.Parallel()
 	etcd := workshoptest.Etcd(t)
 	ctx := context.Background()
 	r := newRelay(t, strings.TrimPrefix(etcd.Endpoints[0], "http://"))
@@ -177,6 +181,7 @@ func TestLostStaysOpenWhenItsWatchResumesAfterACompaction(t *testing.T) {
 // deletes the key; the client learns it only when its keepalive gives up:
 // TTL after the last answer it got, checked once a second. Lost closes then.
 func TestLostClosesWhenTheLeaseExpiresOutOfReach(t *testing.T) {
+	t.Parallel()
 	etcd := workshoptest.Etcd(t)
 	ctx := context.Background()
 	r := newRelay(t, strings.TrimPrefix(etcd.Endpoints[0], "http://"))

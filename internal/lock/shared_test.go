@@ -17,6 +17,7 @@ import (
 // workshop's lock sees that the key holds another Mutex's value and refuses,
 // leaving the first Mutex its key and its lock.
 func TestTwoMutexesOnOneSession(t *testing.T) {
+	t.Parallel()
 	etcd := workshoptest.Etcd(t)
 	ctx := context.Background()
 

@@ -19,6 +19,7 @@ import (
 // behind W1; W1 gives up (its context ends, its key goes). W2 must keep
 // waiting until H unlocks.
 func TestWaiterBehindAWaiterWhoGivesUpKeepsWaiting(t *testing.T) {
+	t.Parallel()
 	etcd := workshoptest.Etcd(t)
 	ctx := context.Background()
 	const pfx = "/behind"
@@ -65,6 +66,7 @@ func TestWaiterBehindAWaiterWhoGivesUpKeepsWaiting(t *testing.T) {
 // doing: here a client a few milliseconds away from etcd waits 2 s while
 // other clients write unrelated keys as fast as they can.
 func TestWaitingCostsBoundedRequests(t *testing.T) {
+	t.Parallel()
 	etcd := workshoptest.Etcd(t)
 	ctx := context.Background()
 	const pfx = "/bounded"

@@ -31,7 +31,7 @@ func TestChildDiesWithItsParent(t *testing.T) {
 		revoked bool // the child revoked its lease (else the key waits for the TTL)
 	}{
 		{"running, the pipe alone", []string{"-pipe-only"}, 60, true},
-		{"frozen", []string{"-freeze"}, 10, false},
+		{"frozen", []string{"-freeze"}, 6, false}, // a short TTL, but one that outlasts the checks before the kill
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
