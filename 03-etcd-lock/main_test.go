@@ -31,7 +31,10 @@ func Example() {
 	// Output: count: 100
 }
 
-func TestREADME(t *testing.T) { workshoptest.CheckREADMEs(t, run) }
+func TestREADME(t *testing.T) {
+	t.Parallel()
+	workshoptest.CheckREADMEs(t, run)
+}
 
 // watchedCounter is the counter with a watch on the critical section.
 type watchedCounter struct {
@@ -48,6 +51,7 @@ func (w *watchedCounter) Incr() {
 
 // The count alone could be right by luck: watch the critical section itself.
 func TestNoTwoHoldersAtOnce(t *testing.T) {
+	t.Parallel()
 	// Bounded, as in run: Locker.Lock waits with the client's context.
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
@@ -96,6 +100,7 @@ func holdTheLock(t *testing.T, cli *clientv3.Client) (clientv3.LeaseID, int64) {
 // -timeout bounds Locker.Lock, which has no deadline of its own: with the lock
 // held elsewhere, the run ends with one line, and takes nothing with it.
 func TestTimeoutEndsTheWait(t *testing.T) {
+	t.Parallel()
 	etcd := workshoptest.Etcd(t)
 	holder, _ := holdTheLock(t, etcd.Client)
 
@@ -112,6 +117,7 @@ func TestTimeoutEndsTheWait(t *testing.T) {
 // Ctrl-C while the goroutines wait for the lock: the program stops at once
 // and revokes every lease it made, which takes their keys with them.
 func TestCtrlCRevokesTheLeases(t *testing.T) {
+	t.Parallel()
 	etcd := workshoptest.Etcd(t)
 	holder, taken := holdTheLock(t, etcd.Client)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
@@ -141,6 +147,7 @@ func TestCtrlCRevokesTheLeases(t *testing.T) {
 // As a learner meets them: a clean run exits 0 with no log noise, a bad
 // number exits 2 with usage, a dead etcd exits 1 in time.
 func TestExitStatus(t *testing.T) {
+	t.Parallel()
 	workshoptest.CheckExits(t,
 		workshoptest.ExitCase{Name: "embedded etcd", Args: []string{"-goroutines", "3"}, Status: 0, Says: "count: 3"},
 		workshoptest.Unreachable(t),

@@ -77,7 +77,7 @@ func failover(ctx context.Context, c *cluster.Cluster, opt options, stdout, stde
 	}
 	r.pause = crew.journal.pause()
 	say("new leader %s, seen (by polling the members) %s after the crash", r.newLeader, workshop.Seconds(r.electedAfter))
-	say("first critical section begun after the crash done %s after it: the election pause", workshop.Seconds(r.pause))
+	say("the workers' pause: their first critical section after the crash ended %s after it", workshop.Seconds(r.pause))
 	r.sections, r.failedDuringElection = crew.journal.done(), crew.journal.failedAfterCrash()
 	if r.count, err = counter.Count(ctx); err != nil {
 		return r, err

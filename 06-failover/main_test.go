@@ -99,6 +99,20 @@ func assertLeftAsFound(t *testing.T, c *cluster.Cluster) {
 	assert.Empty(t, resp.Kvs, "the counter deleted")
 }
 
+// An etcd of one member (go run ./etcd) is refused in one line, before a
+// word about crashing members with docker.
+func TestRefusesAnEtcdOfOneMember(t *testing.T) {
+	t.Parallel()
+	etcd := workshoptest.Etcd(t)
+	var stdout, stderr bytes.Buffer
+	err := run(t.Context(), []string{"-endpoints", etcd.Endpoints[0]}, &stdout, &stderr)
+	require.Error(t, err)
+	assert.Equal(t, "the etcd at "+etcd.Endpoints[0]+" has 1 member(s) (workshop), and crashing members needs a cluster of 3: "+
+		"the compose cluster (go run ./etcd/cluster up), or no -endpoints for an embedded one", err.Error())
+	assert.NotContains(t, stderr.String(), "docker")
+	assert.Empty(t, stdout.String())
+}
+
 // A cluster with a member down is refused before anything is touched: no
 // member stopped, no key written, and the member that was down stays down.
 func TestRefusesAClusterNotWhole(t *testing.T) {

@@ -110,6 +110,43 @@ func startClientA(ctx context.Context, act *Act) (*clientAProcess, error) {
 	return a, nil
 }
 
+// startStalledClientA starts A and returns once A has said it stalls and its
+// process is frozen.
+func startStalledClientA(ctx context.Context, act *Act) (*clientAProcess, error) {
+	a, err := startClientA(ctx, act)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := a.relayUntil("A: stalls"); err == nil {
+		err = a.Freeze()
+	}
+	if err != nil {
+		a.stop()
+		return nil, err
+	}
+	return a, nil
+}
+
+// resume thaws A and lets it write, relays what it says up to its lost lock,
+// waits for it to exit, and reports whether its write was taken.
+func (a *clientAProcess) resume() (wrote bool, err error) {
+	workshop.Logf(a.act.out, "A resumes (%s)", workshop.ThawName)
+	if err := a.Thaw(); err != nil {
+		return false, err
+	}
+	if err := a.Send(resume); err != nil {
+		return false, err
+	}
+	fromA, err := a.relayUntil("A: lost the lock") // A's write, taken or refused
+	if err != nil {
+		return false, err
+	}
+	if err := a.Wait(); err != nil {
+		return false, fmt.Errorf("client A: %w", err)
+	}
+	return strings.Contains(fromA, "A: wrote"), nil
+}
+
 // relayUntil copies A's lines to the timeline up to the first one containing
 // want, and returns them all.
 func (a *clientAProcess) relayUntil(want string) (string, error) {

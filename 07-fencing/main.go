@@ -17,26 +17,16 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 
 	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/lockview"
 	"etcd-lock-workshop/internal/workshop"
 )
 
-var acts = []struct {
-	fence Fence
-	title string
-}{
-	{NoFence, "no fence: the stalled holder writes after losing the lock"},
-	{EtcdFence, "fence inside etcd: every write is Txn If(mutex.IsOwner())"},
-	{TokenFence, "fence outside etcd: the storage refuses tokens lower than the highest it has seen"},
-}
-
-// play is one act: A locks, reads and stalls (frozen: SIGSTOP, or
-// NtSuspendProcess on Windows); B locks once A's lease has expired, and
-// increments; A resumes and writes. Then the referee compares the count with
-// the increments that were accepted.
+// play is one act, in the order it happens: A locks, reads and stalls; B
+// locks once A's lease has expired, and increments; A resumes and writes
+// through the act's fence. Then the referee compares the count with the
+// increments that were accepted.
 func (act *Act) play(ctx context.Context, stderr io.Writer) error {
 	closeStage, err := act.setStage(ctx) // count=0, in etcd or (act 3) in the storage
 	if err != nil {
@@ -44,17 +34,13 @@ func (act *Act) play(ctx context.Context, stderr io.Writer) error {
 	}
 	defer closeStage()
 
-	a, err := startClientA(ctx, act) // A locks, reads, looks at its session...
+	// A locks, reads, looks at its session, and stalls: its process frozen
+	// (SIGSTOP, or NtSuspendProcess on Windows), keepalives and all.
+	a, err := startStalledClientA(ctx, act)
 	if err != nil {
 		return err
 	}
 	defer a.stop() // on every path: no frozen A outlives the act, and its lease goes
-	if _, err := a.relayUntil("A: stalls"); err != nil {
-		return err
-	}
-	if err := a.Freeze(); err != nil { // ...and freezes, keepalives and all
-		return err
-	}
 
 	// B's Lock returns once A's lease has expired and etcd has deleted A's
 	// key; meanwhile stderr counts A's lease down.
@@ -72,23 +58,14 @@ func (act *Act) play(ctx context.Context, stderr io.Writer) error {
 	}
 	workshop.Logf(act.out, "B: unlocked")
 
-	workshop.Logf(act.out, "A resumes (%s)", workshop.ThawName)
-	if err := a.Thaw(); err != nil {
-		return err
-	}
-	if err := a.Send(resume); err != nil {
-		return err
-	}
-	fromA, err := a.relayUntil("A: lost the lock") // A's write, taken or refused
+	// A wakes up and writes what it read, plus one: taken, or refused by the fence.
+	aWrote, err := a.resume()
 	if err != nil {
 		return err
 	}
-	if err := a.Wait(); err != nil {
-		return fmt.Errorf("client A: %w", err)
-	}
 
 	accepted := 1 // B's
-	if strings.Contains(fromA, "A: wrote") {
+	if aWrote {
 		accepted++
 	}
 	count, err := act.count(ctx)
@@ -101,6 +78,16 @@ func (act *Act) play(ctx context.Context, stderr io.Writer) error {
 		fmt.Fprintf(act.out, "no update lost: count=%d after %d accepted increment: A's stale write was refused\n", count, accepted)
 	}
 	return nil
+}
+
+// The three acts: the same play, with a different fence.
+var acts = []struct {
+	fence Fence
+	title string
+}{
+	{NoFence, "no fence: the stalled holder writes after losing the lock"},
+	{EtcdFence, "fence inside etcd: every write is Txn If(mutex.IsOwner())"},
+	{TokenFence, "fence outside etcd: the storage refuses tokens lower than the highest it has seen"},
 }
 
 func main() { cli.Main(run) }

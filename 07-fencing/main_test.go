@@ -159,6 +159,7 @@ func TestFencesOverManyRounds(t *testing.T) {
 // The holder's own guard: a holder that sees its session gone stops before
 // writing. (It is not enough: TestActs shows a stall after this look.)
 func TestHolderStopsOnceItsSessionIsGone(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	act := newAct(t, NoFence, 1)
 	a, err := act.Lock(ctx, "A")

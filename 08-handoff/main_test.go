@@ -31,6 +31,7 @@ func TestMain(m *testing.M) {
 // watch's start revision and its own current one. Every watch of the
 // workshop lock's waiter is synced; etcd Mutex's waiter's watch is not.
 func TestOnlyTheWorkshopLockWaitsOnSyncedWatches(t *testing.T) {
+	t.Parallel()
 	etcd := workshoptest.Etcd(t)
 	rec := &syncRecorder{Watcher: etcd.Client.Watcher, pfx: "/test-"}
 	etcd.Client.Watcher = rec
@@ -117,6 +118,7 @@ func (r *syncRecorder) counts(pfx string) (synced, unsynced int) {
 
 // No two sessions ever hold either lock at once (contended checks it).
 func TestContendedMutualExclusion(t *testing.T) {
+	t.Parallel()
 	etcd := workshoptest.Etcd(t)
 	for name, lock := range map[string]newLock{"etcd-mutex": etcdMutex, "lock": projectLock} {
 		perSec, err := contended(context.Background(), etcd, lock, "/test-contended-"+name, 4, 500*time.Millisecond, 2*time.Millisecond, 0)
@@ -133,6 +135,7 @@ var quick = []string{"-rounds", "2", "-writes", "2", "-hold", "1ms", "-sessions"
 // Against a shared etcd the chapter deletes every key it wrote, at the end
 // and after Ctrl-C, and its last line is the summary.
 func TestRunLeavesNoKeys(t *testing.T) {
+	t.Parallel()
 	etcd := workshoptest.Etcd(t)
 	args := append([]string{"-endpoints", etcd.Endpoints[0]}, quick...)
 	handoffKeys := func() []string {
@@ -182,6 +185,7 @@ func (c *cancelOn) Write(p []byte) (int, error) {
 // go run ./08-handoff | head -1: the reader goes after one line; the chapter
 // stops, and leaves no embedded etcd's data behind.
 func TestClosedPipeLeavesNothing(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd, err := workshop.Command(ctx, quick...)
@@ -203,6 +207,7 @@ func TestClosedPipeLeavesNothing(t *testing.T) {
 }
 
 func TestREADME(t *testing.T) {
+	t.Parallel()
 	workshoptest.CheckREADMEs(t, run,
 		workshoptest.R(`\b\d+ acquisitions/s`, "<n> acquisitions/s"),
 		workshoptest.R(`workshop lock \d+/s`, "workshop lock <n>/s"),
@@ -212,6 +217,7 @@ func TestREADME(t *testing.T) {
 }
 
 func TestExitStatus(t *testing.T) {
+	t.Parallel()
 	bad := func(name string, args ...string) workshoptest.ExitCase {
 		return workshoptest.ExitCase{Name: name, Args: args, Status: 2, Says: "Usage of 08-handoff"}
 	}

@@ -102,6 +102,7 @@ func TestCountModel(t *testing.T) {
 // Events become calls: a killed holder's section under way ends with its
 // read (it wrote nothing), and its lease frees the lock some time after its death.
 func TestKilledHolderIsFreedByItsLease(t *testing.T) {
+	t.Parallel()
 	h := newHistory()
 	t0 := h.start.UnixNano()
 	for _, e := range []event{
@@ -126,6 +127,7 @@ func TestKilledHolderIsFreedByItsLease(t *testing.T) {
 // The timeline of a pause: the holds around the violation, the many taken
 // while client 0 held the lock elided in the middle.
 func TestTimelineOfAPause(t *testing.T) {
+	t.Parallel()
 	ms := func(n int64) int64 { return n * int64(time.Millisecond) }
 	calls := []call{{client: 1, op: opAcquire, begin: 0, end: ms(1), outcome: ok},
 		{client: 1, op: opRead, begin: ms(2), end: ms(3), read: 0, wrote: 1, writeOutcome: ok},
@@ -159,6 +161,7 @@ func TestTimelineOfAPause(t *testing.T) {
 // A lost update with a legal lock history (a write landing late, say): the
 // timeline shows the holds around the first section no order explains.
 func TestTimelineOfALostUpdateAlone(t *testing.T) {
+	t.Parallel()
 	var calls []call
 	for i, read := range []int{0, 1, 1, 2} { // the third section read 1 again
 		at := int64(10 * i)
@@ -494,6 +497,7 @@ func TestREADME(t *testing.T) {
 
 // As a learner meets them: bad flags exit 2 with usage, a dead etcd exits 1 in time.
 func TestExitStatus(t *testing.T) {
+	t.Parallel()
 	workshoptest.CheckExits(t,
 		workshoptest.ExitCase{Name: "bad flag", Args: []string{"-clients", "1"}, Status: 2, Says: "Usage of 09-check"},
 		workshoptest.ExitCase{Name: "no such experiment", Args: []string{"-only", "mutex/none/tea"}, Status: 2, Says: `no nemesis "tea"`},

@@ -211,6 +211,7 @@ func TestWorkOutlivesLease(t *testing.T) {
 // As a learner meets them: an unknown pitfall or a bad flag prints the usage
 // and exits 2, an etcd that is not there exits 1 in time.
 func TestExitStatus(t *testing.T) {
+	t.Parallel()
 	workshoptest.CheckExits(t,
 		workshoptest.ExitCase{Name: "unknown pitfall", Args: []string{"no-such"}, Status: 2, Says: `unknown pitfall "no-such"`},
 		workshoptest.ExitCase{Name: "wait too short", Args: []string{"-wait", "10ms"}, Status: 2, Says: "Usage: go run ./10-pitfalls"},

@@ -17,6 +17,7 @@ import (
 func TestMain(m *testing.M) { workshoptest.Main(m, run) }
 
 func TestREADME(t *testing.T) {
+	t.Parallel()
 	workshoptest.CheckREADMEs(t, run, workshoptest.R(`revision \d+`, "revision <n>"))
 }
 
@@ -81,6 +82,7 @@ func TestPitfalls(t *testing.T) {
 
 // Bad command lines: the usage and 2; an etcd that never answers: one line.
 func TestExits(t *testing.T) {
+	t.Parallel()
 	workshoptest.CheckExits(t,
 		workshoptest.ExitCase{Name: "bad ttl", Args: []string{"-ttl", "0"}, Status: 2, Says: "-ttl"},
 		workshoptest.Unreachable(t),

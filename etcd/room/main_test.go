@@ -74,6 +74,7 @@ func connect(t testing.TB, args ...string) (*workshop.Etcd, error) {
 // count work; the room user may touch the workshop's keys and nothing else,
 // each refusal etcd's own error; a wrong password is one line.
 func TestTheRoom(t *testing.T) {
+	t.Parallel()
 	args, _ := startRoom(t)
 	require.Len(t, args, 6, "-endpoints URL -user room -password PASSWORD: %q", args)
 	assert.Equal(t, []string{"-user", roomUser, "-password"}, args[2:5])
@@ -141,6 +142,7 @@ func TestRoomAddress(t *testing.T) {
 // whose SHA-256 the room prints for learners to compare; with it the article's
 // lock works; without it, or with another CA, one line says so.
 func TestTheRoomWithTLS(t *testing.T) {
+	t.Parallel()
 	args, printed := startRoomPrinting(t, "-tls")
 	require.Len(t, args, 8, "-endpoints URL -cacert ca.pem -user room -password PASSWORD: %q", args)
 	assert.Regexp(t, `^https://127\.0\.0\.1:\d+$`, args[1])
@@ -181,6 +183,7 @@ func TestTheRoomWithTLS(t *testing.T) {
 // password with bcrypt, which the race detector slows tenfold): every count
 // is right, and nothing is left behind (a label goes only with its lease).
 func TestTwentyLearners(t *testing.T) {
+	t.Parallel()
 	dir := buildPrograms(t, "etcd/room", "03-etcd-lock")
 	args, _ := roomProcess(t, dir)
 

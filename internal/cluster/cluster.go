@@ -43,7 +43,8 @@ type Cluster struct {
 
 // Open starts an embedded three-member cluster, or with -endpoints
 // uses the compose cluster of the given project (whose containers it stops
-// with docker), and says on stderr which one. Close it when done.
+// with docker; an etcd of another size it refuses), and says on stderr which
+// one. Close it when done.
 func Open(ctx context.Context, f *workshop.Flags, project string, stderr io.Writer) (*Cluster, error) {
 	if err := f.Check(); err != nil {
 		return nil, err
@@ -66,6 +67,13 @@ func Open(ctx context.Context, f *workshop.Flags, project string, stderr io.Writ
 	}
 	c.Client = cli
 	if c.Embedded == nil {
+		// Before a word about crashing members: is this a cluster of three?
+		if h, err := c.Health(ctx); err == nil && len(h.Members) != 3 {
+			c.Close()
+			return nil, fmt.Errorf("the etcd at %s has %d member(s) (%s), and crashing members needs a cluster of 3: "+
+				"the compose cluster (go run ./etcd/cluster up), or no -endpoints for an embedded one",
+				strings.Join(c.Endpoints, ","), len(h.Members), strings.Join(h.Members, ", "))
+		}
 		members, err := compose.New(project)
 		if err != nil {
 			c.Close()

@@ -38,6 +38,7 @@ func endpoints() []string {
 }
 
 func TestMain(m *testing.M) {
+	testmain.Parallel()
 	code := m.Run()
 	if examplesEtcd.etcd != nil {
 		examplesEtcd.etcd.Close()

@@ -24,6 +24,7 @@ import (
 // label for the room's view; a chapter that needs its lock to itself keeps
 // its keys under /learners/NAME/; on its own embedded etcd it does neither.
 func TestLabelsAndNamespaces(t *testing.T) {
+	t.Parallel()
 	shared := workshoptest.Etcd(t)
 	connect := func(flags func(*flag.FlagSet) *workshop.Flags, args ...string) *workshop.Etcd {
 		fs := cli.NewFlagSet("06-test", io.Discard)

@@ -122,6 +122,7 @@ func TestStaleDirsOfDeadProcessesAreRemoved(t *testing.T) {
 // A child that fails before printing what WaitFor waits for: the error is its
 // own one line, not its whole stderr.
 func TestChildErrorIsItsOwnLine(t *testing.T) {
+	t.Parallel()
 	dead := workshoptest.Blackhole(t)
 	child, err := workshop.StartChild(context.Background(), "-endpoints", dead, "-dial-timeout", "200ms")
 	require.NoError(t, err)

@@ -20,6 +20,7 @@ import (
 
 // An etcd that never answers must cost the dial timeout, not forever.
 func TestConnectGivesUpOnADeadEndpoint(t *testing.T) {
+	t.Parallel()
 	dead := workshoptest.Blackhole(t)
 	start := time.Now()
 	_, err := workshop.Connect(context.Background(), &workshop.Flags{Endpoints: dead, DialTimeout: 500 * time.Millisecond}, &bytes.Buffer{})
@@ -70,6 +71,7 @@ func TestBadCommandLinesExit2(t *testing.T) {
 
 // Locker.Lock panics when etcd fails; CatchLockerPanic must turn that into an error.
 func TestLockFailureIsAnError(t *testing.T) {
+	t.Parallel()
 	etcd := workshoptest.Etcd(t)
 	session, err := etcd.NewSession(context.Background(), 60)
 	require.NoError(t, err)

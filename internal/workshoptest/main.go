@@ -21,6 +21,7 @@ func Main(m *testing.M, run cli.RunFunc) {
 	for _, env := range []string{workshop.EndpointsEnv, workshop.UserEnv, workshop.PasswordEnv, workshop.CACertEnv} {
 		os.Unsetenv(env)
 	}
+	testmain.Parallel()
 	code := m.Run()
 	left, _ := filepath.Glob(filepath.Join(os.TempDir(), fmt.Sprintf("etcd-lock-workshop-*-pid%d-*", os.Getpid())))
 	if len(left) > 0 {
