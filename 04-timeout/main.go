@@ -75,6 +75,9 @@ func lockWorkUnlock(ctx context.Context, etcd *workshop.Etcd, ttl int, work time
 func main() { cli.Main(run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if workshop.ChildRole() == "" {
+		stdout, stderr = cli.Wrap(stdout), cli.Wrap(stderr) // for the projector: no line over 100 columns
+	}
 	fs := cli.NewFlagSet("04-timeout", stderr)
 	flags := workshop.EtcdFlags(fs)
 	ttl := cli.Int(fs, "ttl", 60, 1, 600, "the session's lease in seconds, 60 in the article: how long a dead holder keeps the lock "+

@@ -10,6 +10,8 @@ import (
 	"etcd-lock-workshop/internal/workshop"
 )
 
+const counterKey = "/my-test-counter"
+
 // A write sent through a follower to a leader that then crashes is lost, and
 // the client learns it only at its deadline: a short one keeps the lock
 // holder from making everyone wait.

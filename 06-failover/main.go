@@ -26,24 +26,14 @@ import (
 	"etcd-lock-workshop/internal/workshop"
 )
 
-const (
-	lockName   = "/my-test-lock"
-	counterKey = "/my-test-counter"
-	sessionTTL = 10 // seconds; a leader change renews every lease, so failover never expires one
-)
-
 // failover is the chapter: four phases, each told on stdout as it ends.
 func failover(ctx context.Context, c *cluster.Cluster, opt options, stdout, stderr io.Writer) (r report, err error) {
 	say := timeline(stdout)
-	// Before breaking anything: a cluster already missing a member would lose
-	// its quorum at our first crash.
-	if _, err := checkWhole(ctx, c, opt.project); err != nil {
+	if _, err := checkWhole(ctx, c, opt.project); err != nil { // else our first crash could lose the quorum
 		return r, err
 	}
-	// Whatever happens, Ctrl-C included: start again the members we stopped,
-	// revoke our leases, delete the counter.
-	opened := &sessions{}
-	defer cleanUp(ctx, c, opened, stderr, &err)
+	opened := &sessions{}                       // every session of the run, to revoke at the end
+	defer cleanUp(ctx, c, opened, stderr, &err) // the cluster as found, also after Ctrl-C
 	counter := &Counter{etcd: c.Etcd}
 	if err := counter.Reset(ctx); err != nil {
 		return r, err

@@ -12,6 +12,11 @@ import (
 	"etcd-lock-workshop/internal/workshop"
 )
 
+const (
+	lockName   = "/my-test-lock"
+	sessionTTL = 10 // seconds; a leader change renews every lease, so failover never expires one
+)
+
 // worker is one process of the article: its own client, session and lock,
 // taking the lock over and over until stop closes.
 func worker(ctx context.Context, id int, shared *workshop.Etcd, opt options, opened *sessions, stop <-chan struct{}, journal *journal) error {

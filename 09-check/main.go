@@ -138,6 +138,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if workshop.ChildRole() == victimRole {
 		return runVictim(ctx, args, stdout, stderr)
 	}
+	stdout, stderr = cli.Wrap(stdout), cli.Wrap(stderr) // for the projector: no line over 100 columns
 	fs := cli.NewFlagSet("09-check", stderr)
 	flags := workshop.PrivateEtcdFlags(fs)
 	var b bench

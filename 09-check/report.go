@@ -50,7 +50,7 @@ func (b *bench) report(r *result) {
 			fmt.Fprintf(b.stderr, "picture of %s's %s history: %v\n", r.x, p.which, err)
 			continue
 		}
-		fmt.Fprintf(b.stdout, "  picture of the %s history: %s\n", p.which, path)
+		fmt.Fprintf(b.stdout, "  picture of the %s history:\n    %s\n", p.which, path) // a path wraps nowhere
 	}
 	printTimeline(b.stdout, r)
 }
@@ -164,7 +164,8 @@ func newPictures(dir string, stderr io.Writer) (*pictures, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(stderr, "pictures of illegal histories go to %s (a new temp folder, kept after the run if anything is drawn; -out names another)\n", dir)
+	fmt.Fprintf(stderr, "pictures of illegal histories go to a new temp folder, kept after the run "+
+		"if anything is drawn (-out names another):\n    %s\n", dir)
 	return &pictures{dir: dir, temp: true}, nil
 }
 

@@ -25,6 +25,7 @@ import (
 	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/compose"
 	"etcd-lock-workshop/internal/workshop"
+	"etcd-lock-workshop/internal/workshoptest"
 )
 
 // The compose file names the etcd that go.mod pins, through a variable with
@@ -158,7 +159,7 @@ func TestDockerCluster(t *testing.T) {
 	out, errOut, err = chapter(ctx, filepath.Join(bin, "06-failover"), sixArgs...)
 	require.NoError(t, err, "%s\n%s", out, errOut)
 	t.Logf("06-failover against the containers in %s:\n%s", time.Since(began).Round(100*time.Millisecond), out)
-	out, errOut = unwrap(out), unwrap(errOut) // 06 wraps its lines at 100 columns for the projector
+	out, errOut = workshoptest.Unwrap(out), workshoptest.Unwrap(errOut) // 06 wraps its lines at 100 columns for the projector
 	for _, want := range []string{
 		`stopping the leader, etcd\d \(a crash: no hand-over\)`,
 		`new leader etcd\d, seen \(by polling the members\) \d+\.\ds after the crash`,
@@ -271,7 +272,3 @@ func firstLine(b []byte) string {
 	line, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
 	return line
 }
-
-// unwrap joins the lines cli.Wrap broke (a continuation is indented by four
-// spaces or more) back into one.
-func unwrap(s string) string { return regexp.MustCompile(`\n {4,}`).ReplaceAllString(s, " ") }
