@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"etcd-lock-workshop/internal/cli"
-	"etcd-lock-workshop/internal/workshop"
+	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshoptest"
 )
 
@@ -28,7 +28,7 @@ func TestMain(m *testing.M) { workshoptest.Main(m, run) }
 // file: what remains is the program's own output.
 func inChild(t *testing.T) cli.RunFunc {
 	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-		cmd, err := workshop.Command(ctx, args...)
+		cmd, err := proc.Command(ctx, args...)
 		if err != nil {
 			return err
 		}
@@ -86,12 +86,12 @@ func TestEveryRoundCountsAtMost1000(t *testing.T) {
 
 // The lesson's proof: go run -race ./01-race names the race, whatever the counts.
 func TestRaceDetectorReportsTheCounter(t *testing.T) {
-	if !workshop.RaceDetector {
+	if !proc.RaceDetector {
 		t.Skip("the race detector is off: run go test -race ./...")
 	}
 	// All 50 rounds: in a round whose goroutines happen to run one after the
 	// other, the detector may see no race (3 rounds missed it 3 times in 100).
-	cmd, err := workshop.Command(t.Context())
+	cmd, err := proc.Command(t.Context())
 	require.NoError(t, err)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -17,6 +17,7 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"etcd-lock-workshop/internal/cli"
+	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
 )
@@ -124,7 +125,7 @@ func TestCtrlCRevokesTheLeases(t *testing.T) {
 	defer cancel()
 	waiters := etcd.Client.Watch(ctx, "/my-test-lock", clientv3.WithPrefix(), clientv3.WithRev(taken+1))
 
-	cmd, err := workshop.Command(ctx, "-endpoints", etcd.Endpoints[0], "-goroutines", "3")
+	cmd, err := proc.Command(ctx, "-endpoints", etcd.Endpoints[0], "-goroutines", "3")
 	require.NoError(t, err)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -22,6 +22,7 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"etcd-lock-workshop/internal/cli"
+	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -75,7 +76,7 @@ func lockWorkUnlock(ctx context.Context, etcd *workshop.Etcd, ttl int, work time
 func main() { cli.Main(run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if workshop.ChildRole() == "" {
+	if proc.Role() == "" {
 		stdout, stderr = cli.Wrap(stdout), cli.Wrap(stderr) // for the projector: no line over 100 columns
 	}
 	fs := cli.NewFlagSet("04-timeout", stderr)
@@ -102,7 +103,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer etcd.Close()
 
 	switch {
-	case workshop.ChildRole() == holderRole:
+	case proc.Role() == holderRole:
 		return lockWorkUnlock(ctx, etcd, *ttl, time.Hour, stdout) // killed long before the hour is up
 	case *plain:
 		return lockWorkUnlock(ctx, etcd, *ttl, *work, plainWindow(ctx, etcd, *work, stdout, stderr))

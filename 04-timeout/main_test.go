@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"etcd-lock-workshop/internal/cli"
+	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
 )
@@ -86,12 +87,12 @@ func TestPlainCtrlCKeepsTheLockUntilTheLeaseExpires(t *testing.T) {
 	ctx := context.Background()
 	plain := []string{"-plain", "-endpoints", strings.Join(etcd.Endpoints, ","), "-ttl", strconv.Itoa(ttl)}
 
-	first, err := workshop.StartChild(ctx, append(plain, "-work", "1h")...)
+	first, err := proc.Start(ctx, append(plain, "-work", "1h")...)
 	require.NoError(t, err)
 	defer first.Kill()
 	_, err = first.WaitFor("locked...", nil, 30*time.Second)
 	require.NoError(t, err)
-	second, err := workshop.StartChild(ctx, append(plain, "-work", "0s")...)
+	second, err := proc.Start(ctx, append(plain, "-work", "0s")...)
 	require.NoError(t, err)
 	defer second.Kill()
 	_, err = second.WaitFor("locking...", nil, 30*time.Second)
@@ -134,7 +135,7 @@ func TestSIGHUPMidCountdownCleansUp(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			cmd, err := workshop.Command(ctx, append(tc.args, "-ttl", "30", "-work", "1s")...)
+			cmd, err := proc.Command(ctx, append(tc.args, "-ttl", "30", "-work", "1s")...)
 			require.NoError(t, err)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
@@ -179,7 +180,7 @@ func TestStoppedDuringStartUpLeavesNothing(t *testing.T) {
 	shared := workshoptest.Etcd(t)
 	for range 3 {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		cmd, err := workshop.Command(ctx, "-endpoints", strings.Join(shared.Endpoints, ","), "-ttl", "60", "-work", "1s")
+		cmd, err := proc.Command(ctx, "-endpoints", strings.Join(shared.Endpoints, ","), "-ttl", "60", "-work", "1s")
 		require.NoError(t, err)
 		var stderr workshoptest.Buffer
 		cmd.Stderr = &stderr

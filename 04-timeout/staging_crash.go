@@ -16,6 +16,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"etcd-lock-workshop/internal/lockview"
+	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -73,7 +74,7 @@ func crash(ctx context.Context, etcd *workshop.Etcd, ttl int, work time.Duration
 
 // holder is the first window: this program in a child process, holding the lock.
 type holder struct {
-	*workshop.Child
+	*proc.Child
 	out   io.Writer        // its lines, labelled [holder pid N]
 	lease clientv3.LeaseID // the lease of its key
 	ttl   int              // the lease's TTL as etcd granted it
@@ -85,7 +86,7 @@ func startHolder(ctx context.Context, etcd *workshop.Etcd, ttl int, stdout io.Wr
 	if err := lockview.MustBeFree(ctx, etcd, lockName); err != nil {
 		return nil, err
 	}
-	child, err := workshop.StartChildAs(ctx, holderRole, append([]string{"-ttl", strconv.Itoa(ttl)}, etcd.ChildFlags()...)...)
+	child, err := proc.StartAs(ctx, holderRole, append([]string{"-ttl", strconv.Itoa(ttl)}, etcd.ChildFlags()...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"etcd-lock-workshop/internal/lockview"
+	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
 )
@@ -82,7 +83,7 @@ func TestTwoWindowsByHand(t *testing.T) {
 			t.Parallel()
 			etcd := workshoptest.Etcd(t)
 			endpoint := etcd.Endpoints[0]
-			window1, err := workshop.StartChild(context.Background(), "-plain", "-hold", "10m", "-endpoints", endpoint)
+			window1, err := proc.Start(context.Background(), "-plain", "-hold", "10m", "-endpoints", endpoint)
 			require.NoError(t, err)
 			defer window1.Kill()
 			_, err = window1.WaitFor("locked...", nil, 30*time.Second)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"etcd-lock-workshop/internal/lockview"
+	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -48,7 +49,7 @@ func bothWindows(ctx context.Context, etcd *workshop.Etcd, stdout, stderr io.Wri
 // window2 runs this program again with -plain against the same etcd, copies
 // its lines to stdout, and returns once it has printed want and exited.
 func window2(ctx context.Context, etcd *workshop.Etcd, stdout, stderr io.Writer, want string) error {
-	child, err := workshop.StartChild(ctx, append([]string{"-plain", "-hold", "0s"}, etcd.ChildFlags()...)...)
+	child, err := proc.Start(ctx, append([]string{"-plain", "-hold", "0s"}, etcd.ChildFlags()...)...)
 	if err != nil {
 		return err
 	}

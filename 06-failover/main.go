@@ -23,6 +23,7 @@ import (
 	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/cluster"
 	"etcd-lock-workshop/internal/compose"
+	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -154,7 +155,7 @@ type report struct {
 func main() { cli.Main(run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if workshop.ChildRole() == "" {
+	if proc.Role() == "" {
 		stdout, stderr = cli.Wrap(stdout), cli.Wrap(stderr) // for the projector: no line over 100 columns
 	}
 	fs := cli.NewFlagSet("06-failover", stderr)

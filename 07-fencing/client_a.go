@@ -11,6 +11,7 @@ import (
 
 	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/fence"
+	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -27,7 +28,7 @@ func clientA(ctx context.Context, act *Act) error {
 	defer a.Unlock(ctx)
 	workshop.Logf(act.out, "A: locked %s (token %d)", lockName, a.Token)
 	err = a.Incr(ctx, func() {
-		workshop.Logf(act.out, "A: stalls (%s: the process freezes, its keepalives too)", workshop.FreezeName)
+		workshop.Logf(act.out, "A: stalls (%s: the process freezes, its keepalives too)", proc.FreezeName)
 		for {
 			select {
 			case msg := <-cli.FromParent():
@@ -88,7 +89,7 @@ func runClientA(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // clientAProcess is client A as its parent sees it: a child process whose
 // timeline lines the parent relays.
 type clientAProcess struct {
-	*workshop.Child
+	*proc.Child
 	act          *Act
 	stopOnCancel func() bool
 }
@@ -101,7 +102,7 @@ func startClientA(ctx context.Context, act *Act) (*clientAProcess, error) {
 	}
 	// Not ctx: its cancel would SIGKILL A, and a killed A leaves its lease
 	// behind. On Ctrl-C A is asked to stop instead, and revokes its lease.
-	child, err := workshop.StartChildAs(context.WithoutCancel(ctx), clientARole, args...)
+	child, err := proc.StartAs(context.WithoutCancel(ctx), clientARole, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +131,7 @@ func startStalledClientA(ctx context.Context, act *Act) (*clientAProcess, error)
 // resume thaws A and lets it write, relays what it says up to its lost lock,
 // waits for it to exit, and reports whether its write was taken.
 func (a *clientAProcess) resume() (wrote bool, err error) {
-	workshop.Logf(a.act.out, "A resumes (%s)", workshop.ThawName)
+	workshop.Logf(a.act.out, "A resumes (%s)", proc.ThawName)
 	if err := a.Thaw(); err != nil {
 		return false, err
 	}

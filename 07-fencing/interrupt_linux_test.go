@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"etcd-lock-workshop/internal/workshop"
+	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshoptest"
 )
 
@@ -48,7 +48,7 @@ func TestInterruptedActLeavesNothing(t *testing.T) {
 			defer cancel()
 			// Two lock keys: A's, then B's, queued behind it.
 			keys := etcd.Client.Watch(ctx, lockName+"/", clientv3.WithPrefix(), clientv3.WithFilterDelete())
-			cmd, err := workshop.Command(ctx, "-act", tc.act, "-ttl", "60", "-endpoints", etcd.Endpoints[0])
+			cmd, err := proc.Command(ctx, "-act", tc.act, "-ttl", "60", "-endpoints", etcd.Endpoints[0])
 			require.NoError(t, err)
 			var out workshoptest.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out

@@ -20,6 +20,7 @@ import (
 
 	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/lockview"
+	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -93,7 +94,7 @@ var acts = []struct {
 func main() { cli.Main(run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if workshop.ChildRole() == clientARole {
+	if proc.Role() == clientARole {
 		return runClientA(ctx, args, stdout, stderr)
 	}
 	fs := cli.NewFlagSet("07-fencing", stderr)

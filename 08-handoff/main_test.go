@@ -17,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"etcd-lock-workshop/internal/workshop"
+	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshoptest"
 )
 
@@ -188,7 +188,7 @@ func TestClosedPipeLeavesNothing(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd, err := workshop.Command(ctx, quick...)
+	cmd, err := proc.Command(ctx, quick...)
 	require.NoError(t, err)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)

@@ -22,6 +22,7 @@ import (
 
 	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/lock"
+	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -135,7 +136,7 @@ func (c *client) ret(e event) {
 func main() { cli.Main(run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if workshop.ChildRole() == victimRole {
+	if proc.Role() == victimRole {
 		return runVictim(ctx, args, stdout, stderr)
 	}
 	stdout, stderr = cli.Wrap(stdout), cli.Wrap(stderr) // for the projector: no line over 100 columns
@@ -151,7 +152,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	only := fs.String("only", "", "run only this experiment, such as mutex/none/pause")
 	locks := fs.String("locks", "mutex,lock", "locks to try: mutex (etcd's concurrency.Mutex), lock (the workshop's internal/lock)")
 	fences := fs.String("fences", "none,etcd,token", "fences to try: none (a plain Put), etcd (Txn If IsOwner), token (a store that checks the lock's revision)")
-	faults := fs.String("nemeses", strings.ReplaceAll(nemesisNames(), " ", ""), "faults to inject: none; pause ("+workshop.FreezeName+" a holder past its TTL); "+
+	faults := fs.String("nemeses", strings.ReplaceAll(nemesisNames(), " ", ""), "faults to inject: none; pause ("+proc.FreezeName+" a holder past its TTL); "+
 		"kill (SIGKILL a holder); leader (crash etcd's leader); partition (cut the leader off, with a holder attached to it alone); "+
 		"slow (delay the leader's messages by -delay)")
 	cli.DurationVar(fs, &b.slowDelay, "delay", 50*time.Millisecond, time.Millisecond, 10*time.Second,

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"etcd-lock-workshop/internal/cluster"
+	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -37,7 +38,7 @@ type nemesis struct {
 
 var nemeses = []*nemesis{
 	{name: "none", about: "no fault", inject: noFault},
-	{name: "pause", about: workshop.FreezeName + " a holder right after it reads, past its lease's TTL, then " + workshop.ThawName,
+	{name: "pause", about: proc.FreezeName + " a holder right after it reads, past its lease's TTL, then " + proc.ThawName,
 		victim: true, inject: pause},
 	{name: "kill", about: "SIGKILL a holder right after it reads", victim: true, inject: kill},
 	{name: "leader", about: "crash etcd's leader, then restart it", members: true,
@@ -89,7 +90,7 @@ func pause(ctx context.Context, a *attack) (string, error) {
 		return "", err
 	}
 	stopped := time.Now()
-	done := a.h.note(0, "stopped", "client 0 stopped ("+workshop.FreezeName+")")
+	done := a.h.note(0, "stopped", "client 0 stopped ("+proc.FreezeName+")")
 	err := a.h.wait(ctx, a.bound, "another client to take the lock", writesSince(stopped, 2, 0))
 	if rerr := a.victim.resume(); rerr != nil {
 		err = errors.Join(err, rerr)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"etcd-lock-workshop/internal/cli"
+	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -116,14 +117,14 @@ func runVictim(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // victimProcess is the victim in its own process.
 type victimProcess struct {
-	child  *workshop.Child
+	child  *proc.Child
 	read   chan error // the end of its output, and why
 	killed bool
 }
 
 // startVictimProcess starts the victim and feeds its events to h.
 func startVictimProcess(ctx context.Context, e *workshop.Etcd, a victimArgs, h *history) (victim, error) {
-	child, err := workshop.StartChildAs(ctx, victimRole, a.flags(e)...)
+	child, err := proc.StartAs(ctx, victimRole, a.flags(e)...)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"etcd-lock-workshop/internal/cli"
+	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -69,7 +70,7 @@ var pitfalls = []Pitfall{
 func main() { cli.Main(run) }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if workshop.ChildRole() == "" {
+	if proc.Role() == "" {
 		stdout, stderr = cli.Wrap(stdout), cli.Wrap(stderr) // for the projector: no line over 100 columns
 	}
 	fs := cli.NewFlagSet("10-pitfalls", stderr)

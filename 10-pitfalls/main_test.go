@@ -20,6 +20,7 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"etcd-lock-workshop/internal/lock"
+	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
 )
@@ -239,7 +240,7 @@ func TestCtrlCLeavesNothing(t *testing.T) {
 		t.Run(pitfall.Name, func(t *testing.T) {
 			t.Parallel()
 			etcd := workshoptest.Etcd(t)
-			child, err := workshop.StartChild(context.Background(), pitfall.Name, "-endpoints", etcd.Endpoints[0])
+			child, err := proc.Start(context.Background(), pitfall.Name, "-endpoints", etcd.Endpoints[0])
 			require.NoError(t, err)
 			defer child.Kill()
 			_, err = child.WaitFor(midWay[pitfall.Name], nil, 30*time.Second)

@@ -16,6 +16,7 @@ import (
 
 	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/lockview"
+	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -39,7 +40,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer etcd.Close()
-	if workshop.ChildRole() == candidateRole {
+	if proc.Role() == candidateRole {
 		return candidate(ctx, etcd, *name, *ttl, stdout)
 	}
 	if err := elect(ctx, etcd, *ttl, stdout, stderr); err != nil {
@@ -83,14 +84,14 @@ func elect(ctx context.Context, etcd *workshop.Etcd, ttl int, stdout, stderr io.
 	}()
 	observed := func(want string) error { return waitObserved(values, want, stdout) }
 
-	var candidates []*workshop.Child
+	var candidates []*proc.Child
 	defer func() {
 		for _, c := range candidates {
 			c.Stop() // reaped whatever happens; each revokes its lease on the way out
 		}
 	}()
 	for i, name := range []string{"A", "B", "C"} {
-		c, err := workshop.StartChildAs(ctx, candidateRole,
+		c, err := proc.StartAs(ctx, candidateRole,
 			append([]string{"-candidate", name, "-ttl", strconv.Itoa(ttl)}, etcd.ChildFlags()...)...)
 		if err != nil {
 			return err
@@ -187,7 +188,7 @@ func waitObserved(values <-chan string, want string, w io.Writer) error {
 
 // echoUntil copies a candidate's lines to w up to and including the first
 // that contains want.
-func echoUntil(c *workshop.Child, want string, w io.Writer) error {
+func echoUntil(c *proc.Child, want string, w io.Writer) error {
 	line, err := c.WaitFor(want, w, patience)
 	if err != nil {
 		return err

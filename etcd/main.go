@@ -16,7 +16,7 @@ import (
 	"go.etcd.io/etcd/server/v3/etcdmain"
 
 	"etcd-lock-workshop/internal/cli"
-	"etcd-lock-workshop/internal/workshop"
+	"etcd-lock-workshop/internal/proc"
 )
 
 func main() {
@@ -24,7 +24,7 @@ func main() {
 	switch {
 	case len(args) > 0 && args[0] == "health":
 		os.Exit(health(args[1:], os.Stdout, os.Stderr))
-	case workshop.ChildRole() == etcdRole, logConfigured(args):
+	case proc.Role() == etcdRole, logConfigured(args):
 		// etcd as it is: started by supervise below, or in the cluster's
 		// image (ETCD_LOG_OUTPUTS=stderr), or by someone who asked for its log.
 		go stopWithParent()

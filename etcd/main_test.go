@@ -23,15 +23,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/testmain"
 	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
 )
 
 // The test binary plays the etcd command when a test starts it again
-// (workshop.Command), as `go run ./etcd` would run.
+// (proc.Command), as `go run ./etcd` would run.
 func TestMain(m *testing.M) {
-	if workshop.ChildRole() != "" {
+	if proc.Role() != "" {
 		main()
 		os.Exit(0)
 	}
@@ -292,7 +293,7 @@ type etcdRun struct {
 
 func startEtcd(t *testing.T, tmp string, env []string, args ...string) *etcdRun {
 	t.Helper()
-	cmd, err := workshop.Command(context.Background(), args...)
+	cmd, err := proc.Command(context.Background(), args...)
 	require.NoError(t, err)
 	e := &etcdRun{cmd: cmd, dir: t.TempDir(), tmp: tmp, exited: make(chan struct{})}
 	e.out.serving = make(chan string, 1)

@@ -19,10 +19,11 @@ import (
 	"syscall"
 
 	"etcd-lock-workshop/internal/cli"
+	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshop"
 )
 
-// etcdRole is the child process that is etcd itself (see workshop.ChildRole).
+// etcdRole is the child process that is etcd itself (see proc.Role).
 const etcdRole = "etcd"
 
 // supervise runs etcd in a child process and reads its log: etcd's own main
@@ -38,7 +39,7 @@ func supervise(args []string, stderr io.Writer) int {
 	}
 	defer logFile.Close()
 
-	cmd, err := workshop.CommandAs(context.Background(), etcdRole, append(args, "--log-outputs=stderr")...)
+	cmd, err := proc.CommandAs(context.Background(), etcdRole, append(args, "--log-outputs=stderr")...)
 	if err != nil {
 		fmt.Fprintf(stderr, "etcd: %v\n", err)
 		return 1

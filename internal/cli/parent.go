@@ -7,7 +7,7 @@ import (
 )
 
 // ParentEnv marks a child process whose stdin is a pipe from its parent (see
-// workshop.CommandAs). The pipe is how the parent talks to it on every
+// proc.CommandAs). The pipe is how the parent talks to it on every
 // system: a line is a message (FromParent), and the end of the pipe, closed
 // by the parent or by the system when the parent dies, even of kill -9,
 // stops the child as Ctrl-C would. No child outlives its parent.

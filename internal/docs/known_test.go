@@ -230,11 +230,11 @@ func contains(args []string, word string) bool {
 }
 
 // runners: how a chapter's test runs its program: run (every chapter's
-// RunFunc), workshop's StartChild/StartChildAs/Command/CommandAs (a child
+// RunFunc), proc's Start/StartAs/Command/CommandAs (a child
 // process), workshoptest.Exit, and workshoptest.ExitCase (CheckExits).
 var runners = map[string]bool{
-	"run": true, "workshop.StartChild": true, "workshop.StartChildAs": true,
-	"workshop.Command": true, "workshop.CommandAs": true, "workshoptest.Exit": true,
+	"run": true, "proc.Start": true, "proc.StartAs": true,
+	"proc.Command": true, "proc.CommandAs": true, "workshoptest.Exit": true,
 }
 
 // testFile reads a test file: the argument lists it runs its program with,
@@ -335,7 +335,7 @@ func assigned(name string, lhs, rhs []ast.Expr, depth int) []string {
 	return nil
 }
 
-// funcName: run for run(...), workshop.StartChild for workshop.StartChild(...).
+// funcName: run for run(...), proc.Start for proc.Start(...).
 func funcName(fun ast.Expr) string {
 	if sel, ok := fun.(*ast.SelectorExpr); ok {
 		if pkg, ok := sel.X.(*ast.Ident); ok {

@@ -7,9 +7,10 @@
 //     external with -endpoints) and a client whose requests have deadlines;
 //   - session.go: sessions whose leases are granted and revoked with deadlines;
 //   - locker.go: etcd's Locker panics; CatchLockerPanic makes that an error;
-//   - child.go: the same program in a second process, for a holder to kill or freeze;
+//   - label.go, tls.go: the room's labels and namespaces, and its CA;
 //   - print.go: the article's output format, live lines for countdowns.
 //
 // A new chapter is a folder NN-name with main.go (main calls cli.Main(run)),
-// main_test.go and README.md; it may use anything here.
+// main_test.go and README.md; it may use anything here. A second process of
+// the same program, for a holder to kill or freeze, is internal/proc.
 package workshop

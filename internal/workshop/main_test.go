@@ -17,22 +17,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"etcd-lock-workshop/internal/cli"
+	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
 )
 
-func TestMain(m *testing.M) { workshoptest.Main(m, play) }
-
-// play is what a child of these tests plays, by its role.
-func play(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	switch workshop.ChildRole() {
-	case orphanParentRole:
-		return orphanParent(ctx, args, stdout, stderr)
-	case orphanHolderRole:
-		return orphanHolder(ctx, args, stdout, stderr)
-	}
-	return holdEtcd(ctx, args, stdout, stderr)
-}
+func TestMain(m *testing.M) { workshoptest.Main(m, holdEtcd) }
 
 // holdEtcd is a chapter in miniature: it starts an embedded etcd, says where
 // its data is, and waits for the end. A test plays it in a child process.
@@ -77,7 +67,7 @@ func TestSignalsCleanUp(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			cmd, err := workshop.Command(ctx)
+			cmd, err := proc.Command(ctx)
 			require.NoError(t, err)
 			stdout, err := cmd.StdoutPipe()
 			require.NoError(t, err)
@@ -124,7 +114,7 @@ func TestStaleDirsOfDeadProcessesAreRemoved(t *testing.T) {
 func TestChildErrorIsItsOwnLine(t *testing.T) {
 	t.Parallel()
 	dead := workshoptest.Blackhole(t)
-	child, err := workshop.StartChild(context.Background(), "-endpoints", dead, "-dial-timeout", "200ms")
+	child, err := proc.Start(context.Background(), "-endpoints", dead, "-dial-timeout", "200ms")
 	require.NoError(t, err)
 	defer child.Stop()
 	_, err = child.WaitFor("ready", nil, time.Minute)

@@ -7,17 +7,18 @@ import (
 	"testing"
 
 	"etcd-lock-workshop/internal/cli"
+	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/testmain"
 	"etcd-lock-workshop/internal/workshop"
 )
 
 // Main is a chapter's TestMain. When a test starts the test binary again as a
-// child (workshop.Command), it plays the chapter. Otherwise it runs the tests
+// child (proc.Command), it plays the chapter. Otherwise it runs the tests
 // with a learner's $ETCDCTL_ENDPOINTS (and user, and CA) ignored (every test picks its etcd
 // itself, and the children inherit the cleared variable), and then fails if a
 // temp dir of this process is left behind.
 func Main(m *testing.M, run cli.RunFunc) {
-	workshop.RunIfChild(run)
+	proc.RunIfChild(run)
 	for _, env := range []string{workshop.EndpointsEnv, workshop.UserEnv, workshop.PasswordEnv, workshop.CACertEnv} {
 		os.Unsetenv(env)
 	}

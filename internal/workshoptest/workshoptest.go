@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -45,14 +46,14 @@ func Blackhole(t testing.TB) string {
 	return "http://" + l.Addr().String()
 }
 
-// Exit runs this test binary as the chapter's program (see workshop.Command)
+// Exit runs this test binary as the chapter's program (see proc.Command)
 // and returns its combined output and exit status.
 func Exit(t testing.TB, args ...string) (output string, status int) {
 	t.Helper()
 	// Bounded, so that a child that hangs fails the test instead of stalling it.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd, err := workshop.Command(ctx, args...)
+	cmd, err := proc.Command(ctx, args...)
 	require.NoError(t, err)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError

@@ -1,6 +1,6 @@
 //go:build !linux && !windows
 
-package workshop
+package proc
 
 import "os/exec"
 

@@ -1,6 +1,6 @@
 //go:build unix
 
-package workshop
+package proc
 
 import (
 	"os"

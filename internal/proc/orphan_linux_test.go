@@ -1,4 +1,4 @@
-package workshop_test
+package proc_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"etcd-lock-workshop/internal/cli"
-	"etcd-lock-workshop/internal/workshop"
+	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshoptest"
 )
 
@@ -36,7 +36,7 @@ func TestChildDiesWithItsParent(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			args := append([]string{"-endpoints", etcd.Endpoints[0], "-ttl", fmt.Sprint(tc.ttl)}, tc.args...)
-			parent, err := workshop.StartChildAs(context.Background(), orphanParentRole, args...)
+			parent, err := proc.StartAs(context.Background(), orphanParentRole, args...)
 			require.NoError(t, err)
 			defer parent.Kill()
 			line, err := parent.WaitFor("ready", nil, time.Minute)

@@ -1,4 +1,4 @@
-package workshop
+package proc
 
 // DieWithParent lets a test turn off the system's own tie between a child
 // and its parent, to see the pipe alone at work.

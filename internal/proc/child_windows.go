@@ -1,4 +1,4 @@
-package workshop
+package proc
 
 import (
 	"os/exec"

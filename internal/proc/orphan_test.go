@@ -1,4 +1,4 @@
-package workshop_test
+package proc_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"etcd-lock-workshop/internal/cli"
+	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -32,9 +33,9 @@ func orphanParent(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	if *pipeOnly {
-		*workshop.DieWithParent = func(*exec.Cmd) {}
+		*proc.DieWithParent = func(*exec.Cmd) {}
 	}
-	holder, err := workshop.StartChildAs(ctx, orphanHolderRole, "-endpoints", *endpoints, "-ttl", *ttl)
+	holder, err := proc.StartAs(ctx, orphanHolderRole, "-endpoints", *endpoints, "-ttl", *ttl)
 	if err != nil {
 		return err
 	}

@@ -1,11 +1,14 @@
-package workshop
+// Package proc runs the same program again in a second process, for the
+// lessons that need one: a holder to kill or freeze, the race detector's exit
+// status, a candidate to crash. The child plays the chapter (or a role of
+// it), dies with its parent, and is stopped as by Ctrl-C when the parent asks.
+package proc
 
 import (
 	"bufio"
 	"bytes"
 	"context"
 	"errors"
-	"etcd-lock-workshop/internal/cli"
 	"fmt"
 	"io"
 	"os"
@@ -13,9 +16,11 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"etcd-lock-workshop/internal/cli"
 )
 
-// childEnv marks a process started by Command or StartChild, and holds its
+// childEnv marks a process started by Command or Start, and holds its
 // role: it runs the chapter's program, even when the executable is a test
 // binary. (Not ETCD_*: etcd's server reads those as its flags.)
 const childEnv = "WORKSHOP_CHILD"
@@ -24,19 +29,19 @@ const childEnv = "WORKSHOP_CHILD"
 const childGrace = 10 * time.Second
 
 // RunIfChild runs the chapter and exits when this process was started by
-// Command or StartChild; otherwise it returns. A chapter's TestMain calls it
+// Command or Start; otherwise it returns. A chapter's TestMain calls it
 // first, so that the test binary can play the chapter in a subprocess.
 func RunIfChild(run cli.RunFunc) {
-	if ChildRole() != "" {
+	if Role() != "" {
 		cli.Main(run)
 	}
 }
 
-// ChildRole is the role this process was given by CommandAs or StartChildAs
-// ("main" by Command and StartChild), or "" when a learner started it. A role
+// Role is the role this process was given by CommandAs or StartAs
+// ("main" by Command and Start), or "" when a learner started it. A role
 // is a mode of the program that only the program itself uses, so it is no
 // flag in -help.
-func ChildRole() string { return os.Getenv(childEnv) }
+func Role() string { return os.Getenv(childEnv) }
 
 // Command returns a command that runs this same program again with args: the
 // lessons that need a second process (a holder to kill, the race detector's
@@ -45,7 +50,7 @@ func Command(ctx context.Context, args ...string) (*exec.Cmd, error) {
 	return CommandAs(ctx, "main", args...)
 }
 
-// CommandAs is Command with a role for the child (see ChildRole).
+// CommandAs is Command with a role for the child (see Role).
 func CommandAs(ctx context.Context, role string, args ...string) (*exec.Cmd, error) {
 	cmd, _, err := command(ctx, role, args)
 	return cmd, err
@@ -93,14 +98,14 @@ type Child struct {
 	once   sync.Once
 }
 
-// StartChild starts this program with args. Its stdout lines are read with WaitFor;
+// Start starts this program with args. Its stdout lines are read with WaitFor;
 // its stderr is kept for errors. Stop it with Kill (or let it exit) and Wait.
-func StartChild(ctx context.Context, args ...string) (*Child, error) {
-	return StartChildAs(ctx, "main", args...)
+func Start(ctx context.Context, args ...string) (*Child, error) {
+	return StartAs(ctx, "main", args...)
 }
 
-// StartChildAs is StartChild with a role for the child (see ChildRole).
-func StartChildAs(ctx context.Context, role string, args ...string) (*Child, error) {
+// StartAs is Start with a role for the child (see Role).
+func StartAs(ctx context.Context, role string, args ...string) (*Child, error) {
 	cmd, pipe, err := command(ctx, role, args)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,6 @@
-//go:build race
+//go:build !race
 
-package workshop
+package proc
 
 // RaceDetector reports whether this binary was built with -race.
-const RaceDetector = true
+const RaceDetector = false
