@@ -15,6 +15,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/lockview"
 	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshop"
@@ -55,7 +56,7 @@ func crash(ctx context.Context, etcd *workshop.Etcd, ttl int, work time.Duration
 				stopCountdown = countDown(ctx, etcd, holder.lease, stderr)
 			case strings.HasPrefix(line, "locked..."):
 				fmt.Fprintf(stdout, "waited %s after the kill: nobody renewed the holder's %ds lease, so etcd expired it and deleted its key\n",
-					workshop.Seconds(locked.Sub(killed)), holder.ttl)
+					cli.Seconds(locked.Sub(killed)), holder.ttl)
 				stopProbes = showKeepalive(ctx, etcd, ttl, work, stdout)
 			}
 		},
@@ -90,7 +91,7 @@ func startHolder(ctx context.Context, etcd *workshop.Etcd, ttl int, stdout io.Wr
 	if err != nil {
 		return nil, err
 	}
-	h := &holder{Child: child, out: workshop.Prefixed(stdout, fmt.Sprintf("[holder pid %d] ", child.Pid()))}
+	h := &holder{Child: child, out: cli.Prefixed(stdout, fmt.Sprintf("[holder pid %d] ", child.Pid()))}
 	// Generous: a process start and a connection, maybe under -race on a busy machine.
 	line, err := h.WaitFor("locked...", h.out, 30*time.Second)
 	if err != nil {
@@ -133,7 +134,7 @@ func countDown(ctx context.Context, etcd *workshop.Etcd, lease clientv3.LeaseID,
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		lockview.Countdown(ctx, etcd, lease, workshop.NewLiveLine(stderr), "the dead holder")
+		lockview.Countdown(ctx, etcd, lease, cli.NewLiveLine(stderr), "the dead holder")
 	}()
 	return sync.OnceFunc(func() { cancel(); <-done })
 }

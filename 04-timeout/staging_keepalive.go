@@ -11,6 +11,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/lockview"
 	"etcd-lock-workshop/internal/workshop"
 )
@@ -24,7 +25,7 @@ func showKeepalive(ctx context.Context, etcd *workshop.Etcd, ttl int, work time.
 	lease := time.Duration(ttl) * time.Second
 	if work > lease {
 		fmt.Fprintf(stdout, "working %s, longer than the %ds TTL: the session renews its lease every %s (TTL/3), so the lock stays ours\n",
-			work, ttl, workshop.Seconds(lease/3))
+			work, ttl, cli.Seconds(lease/3))
 	} else {
 		fmt.Fprintf(stdout, "working %s, within the %ds TTL (try -work %ds to watch the lock outlive its TTL)\n", work, ttl, 3*ttl)
 	}
@@ -51,7 +52,7 @@ func showKeepalive(ctx context.Context, etcd *workshop.Etcd, ttl int, work time.
 				return
 			}
 			fmt.Fprintf(stdout, "probe %d, %s into the work: %s is still ours, its lease has under %ds left\n",
-				n, workshop.Seconds(time.Since(start)), lockName, left+1)
+				n, cli.Seconds(time.Since(start)), lockName, left+1)
 		}
 	}()
 	return sync.OnceFunc(func() { cancel(); <-done })

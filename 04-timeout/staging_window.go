@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/lockview"
 	"etcd-lock-workshop/internal/workshop"
 )
@@ -46,7 +47,7 @@ func plainWindow(ctx context.Context, etcd *workshop.Etcd, work time.Duration, s
 			switch {
 			case strings.HasPrefix(line, "locking..."):
 				stop = afterASecond(ctx, func(ctx context.Context) (stop func()) {
-					return lockview.OwnerCountdown(ctx, etcd, lockName, workshop.NewLiveLine(stderr))
+					return lockview.OwnerCountdown(ctx, etcd, lockName, cli.NewLiveLine(stderr))
 				})
 			case strings.HasPrefix(line, "locked...") && work >= 2*time.Second:
 				fmt.Fprintf(stderr, "working %s (-work); Ctrl-C now is the article's crash: this program dies holding the lock\n", work)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/lockview"
 	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshop"
@@ -29,7 +30,7 @@ func bothWindows(ctx context.Context, etcd *workshop.Etcd, stdout, stderr io.Wri
 		return err
 	}
 	var tried error
-	window1 := &window{w: workshop.Prefixed(stdout, "[window 1] "),
+	window1 := &window{w: cli.Prefixed(stdout, "[window 1] "),
 		after: func(line string) {
 			if strings.HasPrefix(line, "locked...") {
 				// Window 1 holds the lock until window 2 has had its answer.
@@ -55,7 +56,7 @@ func window2(ctx context.Context, etcd *workshop.Etcd, stdout, stderr io.Writer,
 	}
 	defer child.Stop() // reaped whatever happens; after Ctrl-C it revokes its own lease
 	fmt.Fprintf(stderr, "window 2: this program again, with -plain, in another process (pid %d)\n", child.Pid())
-	out := workshop.Prefixed(stdout, "[window 2] ")
+	out := cli.Prefixed(stdout, "[window 2] ")
 	// Generous: a process start and a connection, maybe under -race on a busy machine.
 	line, err := child.WaitFor(want, out, 30*time.Second)
 	if err != nil {

@@ -67,8 +67,8 @@ func failover(ctx context.Context, c *cluster.Cluster, opt options, stdout, stde
 		return r, fmt.Errorf("after stopping the leader %s: %w; %s", r.leader, err, healthSummary(ctx, c))
 	}
 	r.pause = crew.journal.pause()
-	say("new leader %s, seen (by polling the members) %s after the crash", r.newLeader, workshop.Seconds(r.electedAfter))
-	say("the workers' pause: their first critical section after the crash ended %s after it", workshop.Seconds(r.pause))
+	say("new leader %s, seen (by polling the members) %s after the crash", r.newLeader, cli.Seconds(r.electedAfter))
+	say("the workers' pause: their first critical section after the crash ended %s after it", cli.Seconds(r.pause))
 	r.sections, r.failedDuringElection = crew.journal.done(), crew.journal.failedAfterCrash()
 	if r.count, err = counter.Count(ctx); err != nil {
 		return r, err
@@ -104,7 +104,7 @@ func failover(ctx context.Context, c *cluster.Cluster, opt options, stdout, stde
 	}
 	r.noQuorum = fmt.Errorf("no quorum (no leader) with 2 of 3 members down, and a lock needs a majority (2 of 3) to commit its key: %w", err)
 	say("lock attempt timed out after %s: no quorum (no leader) with 2 of 3 members down, and a lock needs a majority (2 of 3) to commit its key",
-		workshop.Seconds(r.noQuorumAfter))
+		cli.Seconds(r.noQuorumAfter))
 
 	// 4. Both members come back with their data; the lock works again.
 	say("starting %s and %s again", r.leader, second)
@@ -190,7 +190,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func timeline(w io.Writer) func(format string, args ...any) {
 	start := time.Now()
 	return func(format string, args ...any) {
-		workshop.Logf(w, "+%-5s "+format, append([]any{workshop.Seconds(time.Since(start))}, args...)...)
+		cli.Logf(w, "+%-5s "+format, append([]any{cli.Seconds(time.Since(start))}, args...)...)
 	}
 }
 

@@ -26,9 +26,9 @@ func clientA(ctx context.Context, act *Act) error {
 		return err
 	}
 	defer a.Unlock(ctx)
-	workshop.Logf(act.out, "A: locked %s (token %d)", lockName, a.Token)
+	cli.Logf(act.out, "A: locked %s (token %d)", lockName, a.Token)
 	err = a.Incr(ctx, func() {
-		workshop.Logf(act.out, "A: stalls (%s: the process freezes, its keepalives too)", proc.FreezeName)
+		cli.Logf(act.out, "A: stalls (%s: the process freezes, its keepalives too)", proc.FreezeName)
 		for {
 			select {
 			case msg := <-cli.FromParent():
@@ -46,7 +46,7 @@ func clientA(ctx context.Context, act *Act) error {
 	// A watches its session: it does learn it lost the lock, after the fact.
 	select {
 	case <-a.session.Done():
-		workshop.Logf(act.out, "A: lost the lock: session expired")
+		cli.Logf(act.out, "A: lost the lock: session expired")
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -131,7 +131,7 @@ func startStalledClientA(ctx context.Context, act *Act) (*clientAProcess, error)
 // resume thaws A and lets it write, relays what it says up to its lost lock,
 // waits for it to exit, and reports whether its write was taken.
 func (a *clientAProcess) resume() (wrote bool, err error) {
-	workshop.Logf(a.act.out, "A resumes (%s)", proc.ThawName)
+	cli.Logf(a.act.out, "A resumes (%s)", proc.ThawName)
 	if err := a.Thaw(); err != nil {
 		return false, err
 	}

@@ -10,8 +10,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/fence"
-	"etcd-lock-workshop/internal/workshop"
 )
 
 const (
@@ -129,24 +129,24 @@ func (h *Holder) Incr(ctx context.Context, stall func()) error {
 	if err != nil {
 		return fmt.Errorf("%s: read: %w", h.Name, err)
 	}
-	workshop.Logf(h.act.out, "%s: read count=%d", h.Name, count)
+	cli.Logf(h.act.out, "%s: read count=%d", h.Name, count)
 	// The holder's own guard: once its session is gone, it stops...
 	select {
 	case <-h.session.Done():
 		return fmt.Errorf("%s: lost the lock: session expired; not writing", h.Name)
 	default:
 	}
-	workshop.Logf(h.act.out, "%s: session alive, still the holder: writing count=%d", h.Name, count+1)
+	cli.Logf(h.act.out, "%s: session alive, still the holder: writing count=%d", h.Name, count+1)
 	stall() // ...but nothing stops a pause that comes after the look
 	err = h.Write(ctx, count+1)
 	if errors.Is(err, ErrRefused) {
-		workshop.Logf(h.act.out, "%s: write of count=%d %v", h.Name, count+1, err)
+		cli.Logf(h.act.out, "%s: write of count=%d %v", h.Name, count+1, err)
 		return err
 	}
 	if err != nil {
 		return fmt.Errorf("%s: write: %w", h.Name, err)
 	}
-	workshop.Logf(h.act.out, "%s: wrote count=%d", h.Name, count+1)
+	cli.Logf(h.act.out, "%s: wrote count=%d", h.Name, count+1)
 	return nil
 }
 

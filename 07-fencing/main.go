@@ -45,19 +45,19 @@ func (act *Act) play(ctx context.Context, stderr io.Writer) error {
 
 	// B's Lock returns once A's lease has expired and etcd has deleted A's
 	// key; meanwhile stderr counts A's lease down.
-	stopCountdown := lockview.OwnerCountdown(ctx, act.etcd, lockName, workshop.NewLiveLine(stderr))
+	stopCountdown := lockview.OwnerCountdown(ctx, act.etcd, lockName, cli.NewLiveLine(stderr))
 	b, err := act.Lock(ctx, "B")
 	stopCountdown()
 	if err != nil {
 		return err
 	}
-	workshop.Logf(act.out, "B: locked %s (token %d): A's lease has expired", lockName, b.Token)
+	cli.Logf(act.out, "B: locked %s (token %d): A's lease has expired", lockName, b.Token)
 	err = b.Incr(ctx, func() {})
 	b.Unlock(ctx)
 	if err != nil {
 		return err
 	}
-	workshop.Logf(act.out, "B: unlocked")
+	cli.Logf(act.out, "B: unlocked")
 
 	// A wakes up and writes what it read, plus one: taken, or refused by the fence.
 	aWrote, err := a.resume()

@@ -143,7 +143,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	report(stdout, fmt.Sprintf("one etcd write (a Put after %s of quiet, as the holder's Unlock comes)", *hold), w)
 
 	fmt.Fprintf(stderr, "timing %d handoffs of etcd's Mutex, each released at a random moment of etcd's %s resync (about %s)...\n",
-		*rounds, resyncPeriod, workshop.Seconds(time.Duration(*rounds)*(*hold+resyncPeriod+5*time.Millisecond)))
+		*rounds, resyncPeriod, cli.Seconds(time.Duration(*rounds)*(*hold+resyncPeriod+5*time.Millisecond)))
 	mh, err := handoffs(ctx, etcd, etcdMutex, "/handoff/etcd-mutex", *rounds, *hold)
 	if err != nil {
 		return fmt.Errorf("etcd Mutex handoff: %w", err)
@@ -151,7 +151,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	report(stdout, "etcd concurrency.Mutex handoff (Unlock -> waiter's Lock returns)", mh)
 
 	fmt.Fprintf(stderr, "timing %d handoffs of the workshop's lock the same way (about %s)...\n",
-		*rounds, workshop.Seconds(time.Duration(*rounds)*(*hold+resyncPeriod/2+5*time.Millisecond)))
+		*rounds, cli.Seconds(time.Duration(*rounds)*(*hold+resyncPeriod/2+5*time.Millisecond)))
 	lh, err := handoffs(ctx, etcd, projectLock, "/handoff/lock", *rounds, *hold)
 	if err != nil {
 		return fmt.Errorf("lock handoff: %w", err)

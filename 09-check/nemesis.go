@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/cluster"
 	"etcd-lock-workshop/internal/proc"
-	"etcd-lock-workshop/internal/workshop"
 )
 
 // The nemeses (Jepsen's word for the fault injector): each injects one kind
@@ -96,7 +96,7 @@ func pause(ctx context.Context, a *attack) (string, error) {
 		err = errors.Join(err, rerr)
 	}
 	done()
-	return fmt.Sprintf("client 0 stopped for %s; its %ds lease expired meanwhile", workshop.Seconds(time.Since(stopped)), a.ttl), err
+	return fmt.Sprintf("client 0 stopped for %s; its %ds lease expired meanwhile", cli.Seconds(time.Since(stopped)), a.ttl), err
 }
 
 // kill kills the victim between its read and its write, as a crash would:
@@ -112,7 +112,7 @@ func kill(ctx context.Context, a *attack) (string, error) {
 	a.h.killed(0, died)
 	a.h.note(0, "", "client 0 killed (SIGKILL)")()
 	err := a.h.wait(ctx, a.bound, "another client to take the lock", writesSince(died, 1, 0))
-	return fmt.Sprintf("client 0 killed holding the lock; its lease freed it %s later", workshop.Seconds(a.freedAfter(died))), err
+	return fmt.Sprintf("client 0 killed holding the lock; its lease freed it %s later", cli.Seconds(a.freedAfter(died))), err
 }
 
 // memberFault is a fault of one etcd member, the leader: inject it while
@@ -140,7 +140,7 @@ func memberFault(inject func(context.Context, *attack, string) (string, error), 
 			err = errors.Join(err, herr)
 		}
 		done()
-		return fmt.Sprintf("%s (the leader) %s for %s", leader, what, workshop.Seconds(time.Since(at))), err
+		return fmt.Sprintf("%s (the leader) %s for %s", leader, what, cli.Seconds(time.Since(at))), err
 	}
 }
 

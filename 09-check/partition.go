@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/cluster"
 	"etcd-lock-workshop/internal/workshop"
 )
@@ -56,7 +57,7 @@ func partition(ctx context.Context, a *attack) (string, error) {
 		})
 	}
 	return fmt.Sprintf("%s (%s) cut off with client 0 for %s; client 0's write, sent while cut off: %s",
-		a.target, role, workshop.Seconds(healed), outcome), err
+		a.target, role, cli.Seconds(healed), outcome), err
 }
 
 // writeOutcome is what became of client's first write since t, in words; ""

@@ -16,8 +16,8 @@ import (
 
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/lock"
-	"etcd-lock-workshop/internal/workshop"
 )
 
 // waiterTTL is the waiter's lease TTL, in seconds: its session renews the
@@ -74,11 +74,11 @@ func playExpiredWhileWaiting(ctx context.Context, p *Play) (Outcome, error) {
 		return Outcome{}, err
 	}
 	return Outcome{
-		Saw:   fmt.Sprintf("B waited %s after its lease was gone, until A left", workshop.Seconds(broken.after)),
+		Saw:   fmt.Sprintf("B waited %s after its lease was gone, until A left", cli.Seconds(broken.after)),
 		Why:   "etcd's Mutex watches only the key ahead of its own",
 		Broke: !broken.beforeALeft && errors.Is(broken.err, concurrency.ErrSessionExpired),
 		Fixed: fmt.Sprintf("B gave up %s (session.Ctx()) and %s (internal/lock) after its lease was gone, while A still held the lock",
-			workshop.Seconds(fix1.after), workshop.Seconds(fix2.after)),
+			cli.Seconds(fix1.after), cli.Seconds(fix2.after)),
 		Worked: fix1.beforeALeft && fix2.beforeALeft && errors.Is(fix2.err, concurrency.ErrSessionExpired),
 	}, nil
 }
@@ -150,7 +150,7 @@ func (p *Play) expireWaiter(ctx context.Context, wait func(context.Context, *con
 		}
 	}
 	w.after, w.err = time.Since(gone), waitErr
-	p.Logf("B: Lock returned %q, %s after its lease was gone", w.err, workshop.Seconds(w.after))
+	p.Logf("B: Lock returned %q, %s after its lease was gone", w.err, cli.Seconds(w.after))
 	if w.beforeALeft {
 		if err := a.Unlock(ctx); err != nil {
 			return w, err

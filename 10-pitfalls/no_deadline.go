@@ -16,7 +16,7 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 	"go.uber.org/zap"
 
-	"etcd-lock-workshop/internal/workshop"
+	"etcd-lock-workshop/internal/cli"
 )
 
 // noDeadline is the article's program, up to the lock.
@@ -116,7 +116,7 @@ func playNoDeadline(ctx context.Context, p *Play) (Outcome, error) {
 	start := time.Now()
 	silentErr := withDeadlines(ctx, endpoints)
 	took := time.Since(start)
-	p.Logf("against %s: %v, after %s", silent.URL, silentErr, workshop.Seconds(took))
+	p.Logf("against %s: %v, after %s", silent.URL, silentErr, cli.Seconds(took))
 	liveErr := withDeadlines(ctx, p.etcd.Endpoints)
 	if liveErr != nil {
 		p.Logf("against the etcd in use: %v", liveErr)
@@ -127,7 +127,7 @@ func playNoDeadline(ctx context.Context, p *Play) (Outcome, error) {
 		Saw:    fmt.Sprintf("%s still waiting after %s: it would wait forever", call, p.wait),
 		Why:    "no request in the article's program has a deadline",
 		Broke:  stuck,
-		Fixed:  fmt.Sprintf("%q after %s from an etcd that does not answer, the lock as usual from one that does", silentErr, workshop.Seconds(took)),
+		Fixed:  fmt.Sprintf("%q after %s from an etcd that does not answer, the lock as usual from one that does", silentErr, cli.Seconds(took)),
 		Worked: errors.Is(silentErr, context.DeadlineExceeded) && took < patience && liveErr == nil,
 	}, nil
 }

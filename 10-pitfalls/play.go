@@ -15,6 +15,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -90,7 +91,7 @@ func (p *Play) Section(format string, args ...any) {
 }
 
 // Logf prints a line of the timeline.
-func (p *Play) Logf(format string, args ...any) { workshop.Logf(p.out, format, args...) }
+func (p *Play) Logf(format string, args ...any) { cli.Logf(p.out, format, args...) }
 
 // Client returns a client of its own (ctx ends it), closed by cleanup.
 func (p *Play) Client(ctx context.Context) (*clientv3.Client, error) {

@@ -30,12 +30,12 @@ func candidate(ctx context.Context, etcd *workshop.Etcd, name string, ttl int, o
 	defer etcd.CloseSession(ctx, session)
 	election := concurrency.NewElection(session, electionName)
 
-	workshop.Logf(out, "%s: campaigning", name)
+	cli.Logf(out, "%s: campaigning", name)
 	// Campaign waits until every older key is gone: then this one leads.
 	if err := election.Campaign(ctx, name); err != nil {
 		return fmt.Errorf("campaign: %w", err)
 	}
-	workshop.Logf(out, "%s: leading (key %s, revision %d)", name, election.Key(), election.Rev())
+	cli.Logf(out, "%s: leading (key %s, revision %d)", name, election.Key(), election.Rev())
 	// Proclaim changes the leader's value without another election.
 	if err := election.Proclaim(ctx, name+" at work"); err != nil {
 		return fmt.Errorf("proclaim: %w", err)
@@ -51,7 +51,7 @@ func candidate(ctx context.Context, etcd *workshop.Etcd, name string, ttl int, o
 	if err := election.Resign(rctx); err != nil {
 		return fmt.Errorf("resign: %w", err)
 	}
-	workshop.Logf(out, "%s: resigned", name)
+	cli.Logf(out, "%s: resigned", name)
 	return nil
 }
 

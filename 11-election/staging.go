@@ -125,13 +125,13 @@ func elect(ctx context.Context, etcd *workshop.Etcd, ttl int, stdout, stderr io.
 	a.Kill()
 	// The countdown ends when etcd expires A's lease; B's line follows it.
 	cctx, stopCountdown := context.WithTimeout(ctx, time.Duration(ttl)*time.Second+patience)
-	lockview.Countdown(cctx, etcd, clientv3.LeaseID(leader.Lease), workshop.NewLiveLine(stderr), "dead leader A")
+	lockview.Countdown(cctx, etcd, clientv3.LeaseID(leader.Lease), cli.NewLiveLine(stderr), "dead leader A")
 	stopCountdown()
 	if err := echoUntil(b, "leading", stdout); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "B leads %s after A was killed: nobody renewed A's %ds lease, so etcd expired it\n",
-		workshop.Seconds(time.Since(killed)), ttl)
+		cli.Seconds(time.Since(killed)), ttl)
 	if err := observed("B at work"); err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func elect(ctx context.Context, etcd *workshop.Etcd, ttl int, stdout, stderr io.
 		return err
 	}
 	fmt.Fprintf(stdout, "C leads %s after B was asked to resign: Resign deletes the key, no lease to wait for\n",
-		workshop.Seconds(time.Since(resigned)))
+		cli.Seconds(time.Since(resigned)))
 	if err := observed("C at work"); err != nil {
 		return err
 	}
@@ -177,7 +177,7 @@ func waitObserved(values <-chan string, want string, w io.Writer) error {
 				return fmt.Errorf("the observer stopped before the leader said %q", want)
 			}
 			if v == want {
-				workshop.Logf(w, "observer: the leader says %q", v)
+				cli.Logf(w, "observer: the leader says %q", v)
 				return nil
 			}
 		case <-deadline:

@@ -55,7 +55,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	all := levels
 	results := make([][]result, len(ways))
-	progress := workshop.NewLiveLine(stderr)
+	progress := cli.NewLiveLine(stderr)
 	for i, w := range ways {
 		for _, n := range all {
 			progress.Update("counting: %s, %d x %d (goroutines x increments)", w.name, n, increments/n)

@@ -62,7 +62,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		BcryptCost: passwordCost}
 	var ca roomCA
 	if *useTLS {
-		dir, err := workshop.TempDir("room-tls")
+		dir, err := cli.TempDir("room-tls")
 		if err != nil {
 			return err
 		}

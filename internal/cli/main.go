@@ -1,6 +1,8 @@
 // Package cli runs a program as a command: Ctrl-C and the other signals that
 // stop it cancel its context, so that it can clean up; bad command lines get
-// the usage and exit status 2; flags check their values. It imports no etcd
+// the usage and exit status 2; flags check their values; output keeps the
+// article's format and fits a projector (print.go, wrap.go); temp dirs go
+// with their process (tempdir.go). It imports no etcd
 // package: every chapter uses it, and so does etcd/cluster, which builds in
 // seconds because of that.
 package cli

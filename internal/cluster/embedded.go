@@ -26,6 +26,7 @@ import (
 	"go.etcd.io/etcd/pkg/v3/proxy"
 	"go.etcd.io/etcd/server/v3/embed"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/workshop"
 )
 
@@ -69,7 +70,7 @@ type Member struct {
 // Start starts size members named etcd1, etcd2... and returns once all
 // of them serve clients (a leader has been elected), or fails in time.
 func StartEmbedded(ctx context.Context, size int, opt workshop.EmbeddedOptions) (*Embedded, error) {
-	dir, err := workshop.TempDir("cluster")
+	dir, err := cli.TempDir("cluster")
 	if err != nil {
 		return nil, err
 	}

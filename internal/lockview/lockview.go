@@ -14,12 +14,13 @@ import (
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/workshop"
 )
 
 // Countdown shows on live how many seconds lease has left (label says
 // whose), polled every 200 ms, until the lease is gone or ctx ends.
-func Countdown(ctx context.Context, e *workshop.Etcd, lease clientv3.LeaseID, live *workshop.LiveLine, label string) {
+func Countdown(ctx context.Context, e *workshop.Etcd, lease clientv3.LeaseID, live *cli.LiveLine, label string) {
 	defer live.Done()
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
@@ -78,7 +79,7 @@ func MustBeFree(ctx context.Context, e *workshop.Etcd, prefix string) error {
 // named prefix now, as etcd reports it: a display for a waiter. Call the
 // returned stop once Lock returns; stop returns when the line is finished, so
 // the next output starts on a fresh line.
-func OwnerCountdown(ctx context.Context, e *workshop.Etcd, prefix string, live *workshop.LiveLine) (stop func()) {
+func OwnerCountdown(ctx context.Context, e *workshop.Etcd, prefix string, live *cli.LiveLine) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	var done sync.WaitGroup
 	done.Add(1)

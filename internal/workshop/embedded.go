@@ -9,6 +9,8 @@ import (
 
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
+
+	"etcd-lock-workshop/internal/cli"
 )
 
 // EmbeddedOptions tune an embedded member; the zero value is right for a chapter.
@@ -39,7 +41,7 @@ type Embedded struct {
 // StartEmbedded starts an etcd member on free loopback ports with its data in a
 // temp dir, and returns once it serves clients (or fails, or ctx ends).
 func StartEmbedded(ctx context.Context, opt EmbeddedOptions) (*Embedded, error) {
-	dir, err := TempDir("etcd")
+	dir, err := cli.TempDir("etcd")
 	if err != nil {
 		return nil, err
 	}

@@ -102,7 +102,7 @@ func TestStaleDirsOfDeadProcessesAreRemoved(t *testing.T) {
 	stale := filepath.Join(os.TempDir(), fmt.Sprintf("etcd-lock-workshop-etcd-pid%d-test", dead))
 	require.NoError(t, os.MkdirAll(stale, 0o755))
 	t.Cleanup(func() { os.RemoveAll(stale) })
-	mine, err := workshop.TempDir("test")
+	mine, err := cli.TempDir("test")
 	require.NoError(t, err)
 	defer os.RemoveAll(mine)
 	assert.NoDirExists(t, stale, "the dead process's dir")

@@ -1,7 +1,6 @@
-package workshop
+package cli
 
 import (
-	"etcd-lock-workshop/internal/cli"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,7 +24,7 @@ func TempDir(kind string) (string, error) {
 func removeStale() {
 	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), tempPrefix+"*-pid*-*"))
 	for _, dir := range dirs {
-		if pid := ownerPid(filepath.Base(dir)); pid > 0 && !cli.Alive(pid) {
+		if pid := ownerPid(filepath.Base(dir)); pid > 0 && !Alive(pid) {
 			os.RemoveAll(dir)
 		}
 	}
