@@ -197,6 +197,8 @@ func TestREADME(t *testing.T) {
 		workshoptest.R(`\b\d+ critical sections?\b`, "<n> critical sections"),
 		workshoptest.R(`\bcount(:?) \d+`, "count$1 <n>"),
 		workshoptest.R(`failed after the crash: .*`, "failed after the crash: <failures>"),
+		// The time since the start is padded to one width: "+2.2s  ", "+10.6s " (a slow run).
+		workshoptest.R(`(\+\d+\.\ds) +`, "$1 "),
 	)
 	require.NotEmpty(t, outputs)
 	for _, out := range outputs {
