@@ -3,7 +3,7 @@
 //
 // Most of the workshop's tests wait: for a lease to expire, an election, a
 // child process. go test runs GOMAXPROCS parallel tests at a time (2 on a
-// 2-core laptop), so unless -parallel is given, up to waiters run at once.
+// 2-core laptop); unless -parallel is given, Parallel lets 8 run at once.
 //
 // A -race binary sleeps atexit_sleep_ms (1 s) before it exits, so that other
 // goroutines can still report a race. In a test binary the testing package has
