@@ -25,7 +25,6 @@ import (
 	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/compose"
 	"etcd-lock-workshop/internal/workshop"
-	"etcd-lock-workshop/internal/workshoptest"
 )
 
 // The compose file names the etcd that go.mod pins, through a variable with
@@ -159,7 +158,7 @@ func TestDockerCluster(t *testing.T) {
 	out, errOut, err = chapter(ctx, filepath.Join(bin, "06-failover"), sixArgs...)
 	require.NoError(t, err, "%s\n%s", out, errOut)
 	t.Logf("06-failover against the containers in %s:\n%s", time.Since(began).Round(100*time.Millisecond), out)
-	out, errOut = workshoptest.Unwrap(out), workshoptest.Unwrap(errOut) // 06 wraps its lines at 100 columns for the projector
+	out, errOut = cli.Unwrap(out), cli.Unwrap(errOut) // 06 wraps its lines at 100 columns for the projector
 	for _, want := range []string{
 		`stopping the leader, etcd\d \(a crash: no hand-over\)`,
 		`new leader etcd\d, seen \(by polling the members\) \d+\.\ds after the crash`,

@@ -65,10 +65,7 @@ func wrapLine(line string) string {
 	if utf8.RuneCountInString(line) <= Columns {
 		return line
 	}
-	indent := len(line) - len(strings.TrimLeft(line, " ")) + 4
-	if m := stamped.FindString(line); m != "" {
-		indent = len(m) + 2
-	}
+	indent := continued(line)
 	pad := strings.Repeat(" ", indent)
 	var out []string
 	for utf8.RuneCountInString(line) > Columns {
@@ -80,6 +77,36 @@ func wrapLine(line string) string {
 		line = pad + strings.TrimLeft(line[cut:], " ")
 	}
 	return strings.Join(append(out, line), "\n")
+}
+
+// continued is how far in Wrap indents the rows it breaks line into.
+func continued(line string) int {
+	if m := stamped.FindString(line); m != "" {
+		return len(m) + 2
+	}
+	return len(line) - len(strings.TrimLeft(line, " ")) + 4
+}
+
+// Unwrap joins the rows that Wrap broke lines into, and only those: a row
+// continues the line above when it is indented as Wrap indents and its first
+// word would not have fitted on the row above. Tests compare output whose
+// numbers vary in width, and so break at different words, line by line.
+func Unwrap(text string) string {
+	rows := strings.Split(text, "\n")
+	var lines []string
+	head, last := "", "" // the line being joined, and its last row
+	for _, row := range rows {
+		word, _, _ := strings.Cut(strings.TrimLeft(row, " "), " ")
+		if head != "" && word != "" && len(row)-len(strings.TrimLeft(row, " ")) == continued(head) &&
+			utf8.RuneCountInString(last)+1+utf8.RuneCountInString(word) > Columns {
+			lines[len(lines)-1] += " " + strings.TrimLeft(row, " ")
+			last = row
+			continue
+		}
+		lines = append(lines, row)
+		head, last = row, row
+	}
+	return strings.Join(lines, "\n")
 }
 
 // breakAt is the byte offset of the last space within the first n runes.

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"etcd-lock-workshop/internal/cli"
 )
@@ -32,4 +33,20 @@ func TestWrap(t *testing.T) {
 	assert.Regexp(t, `^ {6}\S`, lines[4], "four columns past the line's own indent")
 	assert.Equal(t, strings.Join(strings.Fields(long), " "), strings.Join(strings.Fields(lines[1]+" "+lines[2]), " "),
 		"every word kept, in order")
+}
+
+// Unwrap undoes Wrap, and leaves alone the lines a program indents itself.
+func TestUnwrap(t *testing.T) {
+	text := "2026-12-06 21:00:00 +1.5s  lock attempt timed out after 2s: no quorum (no leader) with 2 of 3 " +
+		"members down, and a lock needs a majority (2 of 3) to commit its key, so it waits and waits and waits\n" +
+		"  picture of the lock history:\n" +
+		"    /tmp/TestREADME72850003/001/09-check-2914433475/mutex-none-pause-lock.html\n" +
+		"mutex/etcd/pause   lock: illegal  data: ok       count 9 after 9 acknowledged writes, 1 refused by " +
+		"the fence; client 0 stopped for 1.4s; its 1s lease expired meanwhile\n" +
+		"  who held the lock, around the violation (time since the experiment began):\n" +
+		"    0.320s-0.341s  client 1  read 3, wrote 4\n"
+	var out bytes.Buffer
+	cli.Wrap(&out).Write([]byte(text))
+	require.NotEqual(t, text, out.String(), "the test's lines are wide enough to wrap")
+	assert.Equal(t, text, cli.Unwrap(out.String()))
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net"
 	"os/exec"
-	"regexp"
 	"testing"
 	"time"
 
@@ -27,14 +26,6 @@ func Etcd(t testing.TB) *workshop.Etcd {
 	t.Cleanup(etcd.Close)
 	return etcd
 }
-
-// Unwrap joins the lines that cli.Wrap broke for the projector (each
-// continuation indented by 4 spaces or more), so that a test reads a line
-// whole. Lines of the output's own indented by 4 join too: use it where a
-// test looks for words, not for the layout.
-func Unwrap(output string) string { return continuation.ReplaceAllString(output, " ") }
-
-var continuation = regexp.MustCompile(`\n {4,}`)
 
 // Blackhole returns an endpoint that accepts connections and never answers:
 // the worst case for a client, which would wait forever without a deadline.
