@@ -89,7 +89,7 @@ func continued(line string) int {
 
 // Unwrap joins the rows that Wrap broke lines into, and only those: a row
 // continues the line above when it is indented as Wrap indents and its first
-// word would not have fitted on the row above. Tests compare output whose
+// word, with the space after it, would not have fitted on the row above. Tests compare output whose
 // numbers vary in width, and so break at different words, line by line.
 func Unwrap(text string) string {
 	rows := strings.Split(text, "\n")
@@ -98,7 +98,7 @@ func Unwrap(text string) string {
 	for _, row := range rows {
 		word, _, _ := strings.Cut(strings.TrimLeft(row, " "), " ")
 		if head != "" && word != "" && len(row)-len(strings.TrimLeft(row, " ")) == continued(head) &&
-			utf8.RuneCountInString(last)+1+utf8.RuneCountInString(word) > Columns {
+			utf8.RuneCountInString(last)+1+utf8.RuneCountInString(word) >= Columns {
 			lines[len(lines)-1] += " " + strings.TrimLeft(row, " ")
 			last = row
 			continue

@@ -43,6 +43,7 @@ func TestUnwrap(t *testing.T) {
 		"    /tmp/TestREADME72850003/001/09-check-2914433475/mutex-none-pause-lock.html\n" +
 		"mutex/etcd/pause   lock: illegal  data: ok       count 9 after 9 acknowledged writes, 1 refused by " +
 		"the fence; client 0 stopped for 1.4s; its 1s lease expired meanwhile\n" +
+		strings.Repeat("a", 97) + " by the fence: a word that ends at column 100 went to the next row\n" +
 		"  who held the lock, around the violation (time since the experiment began):\n" +
 		"    0.320s-0.341s  client 1  read 3, wrote 4\n"
 	var out bytes.Buffer
