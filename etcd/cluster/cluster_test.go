@@ -128,6 +128,20 @@ func TestDockerCluster(t *testing.T) {
 		t.Logf("docker cluster test: %s in all", time.Since(start).Round(100*time.Millisecond))
 	})
 
+	// The chapters build while up waits for Docker: one go build for both, so
+	// that their links run side by side.
+	bin := t.TempDir()
+	built, buildOut := make(chan struct{}), []byte(nil)
+	var buildErr error
+	go func() {
+		defer close(built)
+		build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin+string(filepath.Separator), "./03-etcd-lock", "./06-failover")
+		build.Dir = c.Dir
+		build.Env = append(os.Environ(), "CGO_ENABLED=0") // with -trimpath, as etcd/bin/etcd: one build of etcd, cached
+		buildOut, buildErr = build.CombinedOutput()
+	}()
+	t.Cleanup(func() { <-built }) // also after a failed up: the build ends before its folder goes
+
 	// What up says on stderr, go test -v shows as it comes.
 	var stdout bytes.Buffer
 	require.NoError(t, run(ctx, []string{"-project", project, "up"}, &stdout, logWriter{t}))
@@ -137,14 +151,8 @@ func TestDockerCluster(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(env), compose.ImageEnv+"="+compose.Image+"\n", "for docker compose typed by hand")
 
-	t.Logf("building 03-etcd-lock and 06-failover")
-	bin := t.TempDir()
-	// One go build for both: their links run side by side.
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin+string(filepath.Separator), "./03-etcd-lock", "./06-failover")
-	build.Dir = c.Dir
-	build.Env = append(os.Environ(), "CGO_ENABLED=0") // with -trimpath, as etcd/bin/etcd: one build of etcd, cached
-	built, err := build.CombinedOutput()
-	require.NoError(t, err, "go build ./03-etcd-lock ./06-failover: %s", built)
+	<-built
+	require.NoError(t, buildErr, "go build ./03-etcd-lock ./06-failover: %s", buildOut)
 
 	began := time.Now()
 	out, errOut, err := chapter(ctx, filepath.Join(bin, "03-etcd-lock"), "-endpoints", compose.Endpoints)

@@ -131,6 +131,7 @@ func (c *Embedded) launch(m *Member) error {
 	if c.opt.TickMs > 0 {
 		cfg.TickMs, cfg.ElectionMs = c.opt.TickMs, c.opt.ElectionMs
 	}
+	cfg.UnsafeNoFsync = !workshop.Fsync
 	workshop.Silence(cfg)
 	servers := &grpcServers{}
 	cfg.ServiceRegister = servers.add

@@ -39,6 +39,7 @@ func endpoints() []string {
 
 func TestMain(m *testing.M) {
 	testmain.Parallel()
+	workshop.Fsync = false // see workshop.Fsync
 	code := m.Run()
 	if examplesEtcd.etcd != nil {
 		examplesEtcd.etcd.Close()

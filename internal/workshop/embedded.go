@@ -13,6 +13,12 @@ import (
 	"etcd-lock-workshop/internal/cli"
 )
 
+// Fsync is whether embedded members flush each write to disk before they
+// answer, as etcd does in production; a chapter's members do, and so do
+// benchmarks. Tests turn it off (workshoptest.Main): their etcds' data goes at
+// the end, and the flushes cost a tenth to a fifth of a chapter's test CPU.
+var Fsync = true
+
 // EmbeddedOptions tune an embedded member; the zero value is right for a chapter.
 type EmbeddedOptions struct {
 	// TickMs and ElectionMs default to 10 and 100: start-up in ~0.1 s, and a
@@ -67,6 +73,7 @@ func StartEmbedded(ctx context.Context, opt EmbeddedOptions) (*Embedded, error) 
 		}
 	}
 	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
+	cfg.UnsafeNoFsync = !Fsync
 	cfg.TickMs, cfg.ElectionMs = 10, 100
 	if opt.TickMs > 0 {
 		cfg.TickMs, cfg.ElectionMs = opt.TickMs, opt.ElectionMs
