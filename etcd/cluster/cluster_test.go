@@ -94,6 +94,9 @@ func TestUsage(t *testing.T) {
 	assert.Contains(t, stderr.String(), "usage: go run ./etcd/cluster")
 }
 
+// downTimeout bounds the test's down -v, which runs also when it failed.
+const downTimeout = 2 * time.Minute
+
 // The article's cluster for real: up from nothing (binary, image, members),
 // chapter 03 against it, chapter 06 killing its containers, data kept in the
 // volumes, and always down -v at the end.
@@ -114,33 +117,31 @@ func TestDockerCluster(t *testing.T) {
 	}
 	t.Parallel()
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	// A first up compiles etcd for the image: 4 minutes here beside the other
+	// packages' first builds. The test may take until go test's -timeout less
+	// what down -v may need, so that a slow laptop fails it with the
+	// containers removed rather than panics with them left running.
+	end := start.Add(10 * time.Minute)
+	if deadline, ok := t.Deadline(); ok {
+		end = deadline.Add(-downTimeout - 30*time.Second)
+	}
+	if left := time.Until(end); left < time.Minute {
+		t.Fatalf("go test's -timeout leaves %s for the Docker cluster and its down -v: give it 10m or more",
+			left.Round(time.Second))
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), end)
 	defer cancel()
 	project := fmt.Sprintf("etcd-lock-workshop-test-%d", os.Getpid())
 	c, err := compose.New(project)
 	require.NoError(t, err)
 	t.Cleanup(func() { // also when the test fails or times out
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), downTimeout)
 		defer cancel()
 		began := time.Now()
 		assert.NoError(t, c.Down(ctx), "down -v")
 		t.Logf("down -v in %s", time.Since(began).Round(100*time.Millisecond))
 		t.Logf("docker cluster test: %s in all", time.Since(start).Round(100*time.Millisecond))
 	})
-
-	// The chapters build while up waits for Docker: one go build for both, so
-	// that their links run side by side.
-	bin := t.TempDir()
-	built, buildOut := make(chan struct{}), []byte(nil)
-	var buildErr error
-	go func() {
-		defer close(built)
-		build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin+string(filepath.Separator), "./03-etcd-lock", "./06-failover")
-		build.Dir = c.Dir
-		build.Env = append(os.Environ(), "CGO_ENABLED=0") // with -trimpath, as etcd/bin/etcd: one build of etcd, cached
-		buildOut, buildErr = build.CombinedOutput()
-	}()
-	t.Cleanup(func() { <-built }) // also after a failed up: the build ends before its folder goes
 
 	// What up says on stderr, go test -v shows as it comes.
 	var stdout bytes.Buffer
@@ -151,8 +152,15 @@ func TestDockerCluster(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(env), compose.ImageEnv+"="+compose.Image+"\n", "for docker compose typed by hand")
 
-	<-built
-	require.NoError(t, buildErr, "go build ./03-etcd-lock ./06-failover: %s", buildOut)
+	// After up, not beside it: on a first run both would compile etcd at once.
+	t.Logf("building 03-etcd-lock and 06-failover")
+	bin := t.TempDir()
+	// One go build for both: their links run side by side.
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin+string(filepath.Separator), "./03-etcd-lock", "./06-failover")
+	build.Dir = c.Dir
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // with -trimpath, as etcd/bin/etcd: one build of etcd, cached
+	built, err := build.CombinedOutput()
+	require.NoError(t, err, "go build ./03-etcd-lock ./06-failover: %s", built)
 
 	began := time.Now()
 	out, errOut, err := chapter(ctx, filepath.Join(bin, "03-etcd-lock"), "-endpoints", compose.Endpoints)
