@@ -172,7 +172,7 @@ func TestDockerCluster(t *testing.T) {
 	began = time.Now()
 	// -sections 3: the crash is the lesson, not the count. The lock timeout
 	// stays 2 s: with 1 s, about these members' election time, the workers'
-	// pause measured 7.7-8.4 s, against 0.8-1.7 s (likely a timed-out
+	// pause measured about 8 s, against 0.8-1.7 s (likely a timed-out
 	// waiter's key, deleted while there is no leader, waiting out etcd's 7 s
 	// request timeout ahead of the others).
 	sixArgs := []string{"-endpoints", compose.Endpoints, "-project", project, "-sections", "3"}

@@ -89,8 +89,8 @@ func continued(line string) int {
 
 // Unwrap joins the rows that Wrap broke lines into, and only those: a row
 // continues the line above when it is indented as Wrap indents and its first
-// word, with the space after it, would not have fitted on the row above. Tests compare output whose
-// numbers vary in width, and so break at different words, line by line.
+// word, with the space after it, would not have fitted on the row above.
+// Tests compare whole lines: numbers of another width break at another word.
 func Unwrap(text string) string {
 	rows := strings.Split(text, "\n")
 	var lines []string
