@@ -172,9 +172,10 @@ func TestDockerCluster(t *testing.T) {
 	began = time.Now()
 	// -sections 3: the crash is the lesson, not the count. The lock timeout
 	// stays 2 s: with 1 s, about these members' election time, the workers'
-	// pause measured about 8 s, against 0.8-1.7 s: the holder at the crash
-	// kept the lock that long (its key first in the queue, watched), why
-	// only then is not known yet.
+	// pause measured about 8 s, against 0.8-1.7 s: a wait that fails during
+	// the election makes etcd's Mutex.Lock delete its key with no deadline,
+	// and 4 s into the pause all five workers were in that delete (a
+	// goroutine dump), unanswered while etcd waited out its request timeout.
 	sixArgs := []string{"-endpoints", compose.Endpoints, "-project", project, "-sections", "3"}
 	out, errOut, err = chapter(ctx, filepath.Join(bin, "06-failover"), sixArgs...)
 	require.NoError(t, err, "%s\n%s", out, errOut)
