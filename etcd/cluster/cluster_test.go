@@ -174,7 +174,7 @@ func TestDockerCluster(t *testing.T) {
 	// stays 2 s: with 1 s, about these members' election time, the workers'
 	// pause measured about 8 s, against 0.8-1.7 s: a wait that fails during
 	// the election makes etcd's Mutex.Lock delete its key with no deadline,
-	// and 4 s into the pause all five workers were in that delete (a
+	// and 5 s after the crash all five workers were in that delete (a
 	// goroutine dump), unanswered while etcd waited out its request timeout.
 	sixArgs := []string{"-endpoints", compose.Endpoints, "-project", project, "-sections", "3"}
 	out, errOut, err = chapter(ctx, filepath.Join(bin, "06-failover"), sixArgs...)
