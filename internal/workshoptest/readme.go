@@ -43,10 +43,9 @@ var Varies = []Rule{
 // block is a fenced block of a README.
 type block struct {
 	markdown.Block
-	file   string
-	marked bool     // the output of a command: args
-	args   []string // the command's arguments
-	index  int      // among the marked blocks of its file
+	file  string
+	args  []string // the arguments of the command it is the output of (Command)
+	index int      // among the marked blocks of its file
 }
 
 // CheckREADMEs runs, for every output block in this folder's README.md and
@@ -61,7 +60,7 @@ func CheckREADMEs(t testing.TB, run cli.RunFunc, rules ...Rule) {
 	var marked []block
 	for _, file := range files {
 		for _, b := range blocks(file, readLines(t, file)) {
-			if b.marked {
+			if b.Command != "" {
 				marked = append(marked, b)
 			} else {
 				checkCommandsOnly(t, b, readLines(t, file))
@@ -113,7 +112,7 @@ func blocks(file string, lines []string) []block {
 	for _, b := range markdown.Blocks(lines) {
 		f := block{Block: b, file: file}
 		if b.Command != "" {
-			f.marked, f.args, f.index = true, strings.Fields(b.Command)[3:], index
+			f.args, f.index = strings.Fields(b.Command)[3:], index
 			index++
 		}
 		found = append(found, f)
@@ -181,7 +180,7 @@ func match(want, got []string) bool {
 func rewrite(t testing.TB, b block, got []string) {
 	lines := readLines(t, b.file)
 	for _, f := range blocks(b.file, lines) { // found again: an earlier rewrite may have moved it
-		if f.marked && f.index == b.index {
+		if f.Command != "" && f.index == b.index {
 			lines = append(append(append([]string{}, lines[:f.Start]...), got...), lines[f.End:]...)
 			if err := os.WriteFile(b.file, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
 				t.Fatal(err)
