@@ -79,8 +79,8 @@ func TestStandalone(t *testing.T) {
 	assert.Equal(t, "held", string(resp.Kvs[0].Value))
 
 	assert.Equal(t, 128+int(syscall.SIGINT), etcd.interrupt(t), "etcd dies of the signal it got, as a shell expects")
-	assert.Regexp(t, `^etcd: serving clients at http://127\.0\.0\.1:\d+, data in \./default\.etcd, log in `+
-		regexp.QuoteMeta(etcd.log())+` \(Ctrl-C stops it\)
+	assert.Regexp(t, `^etcd: serving clients at http://127\.0\.0\.1:\d+, data in \./default\.etcd \(Ctrl-C stops it\), log in
+    `+regexp.QuoteMeta(etcd.log())+`
 etcd: stopped by Ctrl-C \(SIGINT\), data kept in \./default\.etcd
 $`, etcd.output())
 	assert.DirExists(t, filepath.Join(etcd.dir, "default.etcd"))
@@ -192,7 +192,7 @@ func TestEnvironment(t *testing.T) {
 			etcd.serving(t)
 			etcd.interrupt(t)
 			assert.Regexp(t, "^"+regexp.QuoteMeta(c.says)+
-				"etcd: serving clients at .*\netcd: stopped by Ctrl-C \\(SIGINT\\), data kept in \\./default\\.etcd\n$", etcd.output())
+				"etcd: serving clients at .*\n    .*\netcd: stopped by Ctrl-C \\(SIGINT\\), data kept in \\./default\\.etcd\n$", etcd.output())
 			log, err := os.ReadFile(etcd.log())
 			require.NoError(t, err)
 			if c.logSays == "" {

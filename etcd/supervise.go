@@ -127,7 +127,8 @@ func (seen *seenInLog) note(line string, stderr io.Writer, logPath string) {
 		if strings.Contains(e.Msg, "securely") && !strings.Contains(e.Msg, "insecurely") {
 			scheme = "https"
 		}
-		fmt.Fprintf(stderr, "etcd: serving clients at %s://%s, data in %s, log in %s (Ctrl-C stops it)\n",
+		// The log's path on a line of its own: a temp dir's can be long.
+		fmt.Fprintf(stderr, "etcd: serving clients at %s://%s, data in %s (Ctrl-C stops it), log in\n    %s\n",
 			scheme, e.Address, shown(seen.dataDir), logPath)
 	case e.Msg == "unrecognized environment variable":
 		name, _, _ := strings.Cut(e.EnvVar, "=")

@@ -7,9 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/markdown"
@@ -25,10 +27,15 @@ func Update() bool { return *update }
 type Rule struct {
 	Re   *regexp.Regexp
 	With string
+	wide bool // Re matches a line that may be wider than a projector, replacing nothing
 }
 
 // R is a Rule: every match of expr becomes with.
-func R(expr, with string) Rule { return Rule{regexp.MustCompile(expr), with} }
+func R(expr, with string) Rule { return Rule{Re: regexp.MustCompile(expr), With: with} }
+
+// Wide is a Rule that lets a line matching expr be wider than cli.Columns:
+// a line for scripts, which read it whole.
+func Wide(expr string) Rule { return Rule{Re: regexp.MustCompile(expr), wide: true} }
 
 // Varies is what varies in every chapter's output. Counts and names are not
 // here: a chapter whose counts vary says so with rules of its own.
@@ -82,6 +89,14 @@ func CheckREADMEs(t testing.TB, run cli.RunFunc, rules ...Rule) {
 			outputs[key] = out.String()
 		}
 		got := strings.Split(strings.TrimSuffix(outputs[key], "\n"), "\n")
+		for _, line := range got { // for the projector; whole lines are compared below
+			if utf8.RuneCountInString(line) > cli.Columns && !slices.ContainsFunc(rules, func(r Rule) bool {
+				return r.wide && r.Re.MatchString(line)
+			}) {
+				t.Errorf("%s: %q prints a line of %d columns (at most %d fit a projector): %s",
+					b.file, key, utf8.RuneCountInString(line), cli.Columns, line)
+			}
+		}
 		if *update {
 			rewrite(t, b, got)
 			continue
@@ -152,9 +167,14 @@ func normalize(lines []string, rules []Rule) []string {
 	out := make([]string, len(lines))
 	for i, line := range lines {
 		for _, r := range rules {
-			line = r.Re.ReplaceAllString(line, r.With)
+			if !r.wide {
+				line = r.Re.ReplaceAllString(line, r.With)
+			}
 		}
-		out[i] = strings.TrimRight(line, " ")
+		// Padding aside: Wrap trims the spaces where it breaks, and numbers
+		// of another width pad columns differently.
+		indent := len(line) - len(strings.TrimLeft(line, " "))
+		out[i] = line[:indent] + strings.Join(strings.Fields(line[indent:]), " ")
 	}
 	return out
 }
