@@ -28,6 +28,8 @@ const defaultEndpoint = "http://127.0.0.1:2379"
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlagSet("view", stderr)
 	flags := workshop.EtcdFlags(fs)
+	fs.Lookup("endpoints").Usage = "client `URLs` of the etcd to show (default: $" +
+		workshop.EndpointsEnv + ", else " + defaultEndpoint + ")"
 	listen := fs.String("listen", "127.0.0.1:8379", "`host:port` the page is served on (\":8379\" for every interface)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
