@@ -172,7 +172,7 @@ var (
 // explain turns etcd's last log line into what failed and what to do.
 func explain(e logEntry, logPath string) string {
 	if m := portInUse.FindStringSubmatch(e.Error); m != nil {
-		if m[1] == "2379" { // also etcd1's, the first of the ports the compose cluster publishes
+		if m[1] == "2379" { // go run ./etcd's port, and etcd1's in the compose cluster
 			return "port 2379 is in use: is another etcd or the compose cluster running? " +
 				"(go run ./etcd/cluster down stops the cluster)"
 		}

@@ -27,9 +27,11 @@ func startView(t *testing.T, endpoint string) string {
 	return url
 }
 
-// Bad command lines: the usage and exit status 2; no etcd: one line, exit 1.
+// Bad command lines: the usage and exit status 2; no etcd: one line, exit 1;
+// -h names the etcd the view reads without -endpoints (not an embedded one).
 func TestBadCommandLines(t *testing.T) {
 	workshoptest.CheckExits(t,
+		workshoptest.ExitCase{Name: "help", Args: []string{"-h"}, Status: 0, Says: "else " + defaultEndpoint + ")"},
 		workshoptest.ExitCase{Name: "bad listen", Args: []string{"-listen", "nonsense"}, Status: 2, Says: `-listen "nonsense"`},
 		workshoptest.Unreachable(t),
 	)
