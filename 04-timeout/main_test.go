@@ -133,20 +133,9 @@ func TestSIGHUPMidCountdownCleansUp(t *testing.T) {
 		{"shared etcd", []string{"-endpoints", strings.Join(shared.Endpoints, ",")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			cmd, err := proc.Command(ctx, append(tc.args, "-ttl", "30", "-work", "1s")...)
-			require.NoError(t, err)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			stdout, err := cmd.StdoutPipe()
-			require.NoError(t, err)
-			require.NoError(t, cmd.Start())
-			defer cmd.Process.Kill()
-
+			cmd, lines, stderr := workshoptest.Start(t, append(tc.args, "-ttl", "30", "-work", "1s")...)
 			killedLine := regexp.MustCompile(`^\[holder pid (\d+)\] killed `)
 			var holder int
-			lines := bufio.NewScanner(stdout)
 			for holder == 0 && lines.Scan() {
 				if m := killedLine.FindStringSubmatch(lines.Text()); m != nil {
 					holder, _ = strconv.Atoi(m[1])
@@ -157,7 +146,7 @@ func TestSIGHUPMidCountdownCleansUp(t *testing.T) {
 			}
 			for lines.Scan() { // to the end: the program exits
 			}
-			err = cmd.Wait()
+			err := cmd.Wait()
 			require.NotZero(t, holder, "no holder was killed; stderr:\n%s", stderr.String())
 			assert.Equal(t, 129, cmd.ProcessState.ExitCode(), "%v; stderr:\n%s", err, stderr.String())
 			assert.Contains(t, stderr.String(), "stopped by SIGHUP (terminal closed): cleaned up and exited")

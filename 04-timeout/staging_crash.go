@@ -37,7 +37,7 @@ func crash(ctx context.Context, etcd *workshop.Etcd, ttl int, work time.Duration
 	}
 	defer holder.Stop() // reaped whatever happens; after Ctrl-C it revokes its own lease
 	// After Ctrl-C the dead holder's lease would outlive us in a shared etcd.
-	defer revoke(ctx, etcd, holder.lease)
+	defer etcd.RevokeLease(ctx, holder.lease) // one that has expired already is no error worth a line
 	if holder.ttl != ttl {
 		fmt.Fprintf(stderr, "etcd granted the holder a %ds lease, not %ds: etcd raises a TTL below its minimum\n", holder.ttl, ttl)
 		ttl = holder.ttl // the second window's lease is raised too
@@ -137,12 +137,4 @@ func countDown(ctx context.Context, etcd *workshop.Etcd, lease clientv3.LeaseID,
 		lockview.Countdown(ctx, etcd, lease, cli.NewLiveLine(stderr), "the dead holder")
 	}()
 	return sync.OnceFunc(func() { cancel(); <-done })
-}
-
-// revoke revokes a lease within the timeout, even after Ctrl-C; a lease that
-// has expired already is no error worth a line.
-func revoke(ctx context.Context, etcd *workshop.Etcd, lease clientv3.LeaseID) {
-	rctx, cancel := etcd.WithTimeout(context.WithoutCancel(ctx))
-	defer cancel()
-	etcd.Client.Revoke(rctx, lease)
 }

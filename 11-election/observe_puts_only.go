@@ -41,7 +41,10 @@ func playObservePutsOnly(ctx context.Context, s *stage) (broke, worked bool, err
 	defer stop()
 	observed := observer.Observe(octx)
 	select {
-	case <-observed:
+	case _, ok := <-observed:
+		if !ok { // Observe closes its channel when octx ends: Ctrl-C
+			return false, false, ctx.Err()
+		}
 	case <-time.After(patience):
 		return false, false, errors.New("the observer never saw A lead")
 	}
@@ -52,7 +55,10 @@ func playObservePutsOnly(ctx context.Context, s *stage) (broke, worked bool, err
 		return false, false, err
 	}
 	select {
-	case resp := <-observed:
+	case resp, ok := <-observed:
+		if !ok {
+			return false, false, ctx.Err()
+		}
 		s.say("broken: A resigned, and Observe sent %q", resp.Kvs[0].Value)
 	case <-time.After(silence):
 		s.say("broken: A resigned; %s later Observe had sent nothing: the observer still believes A", silence)

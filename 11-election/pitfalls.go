@@ -77,13 +77,10 @@ func (s *stage) say(format string, args ...any) { fmt.Fprintf(s.out, "  "+format
 
 // candidate is a session (on cli, or the chapter's client) and its Election.
 func (s *stage) candidate(ctx context.Context, cli *clientv3.Client) (*concurrency.Session, *concurrency.Election, error) {
-	var session *concurrency.Session
-	var err error
 	if cli == nil {
-		session, err = s.etcd.NewSession(ctx, 60)
-	} else {
-		session, err = concurrency.NewSession(cli, concurrency.WithTTL(60), concurrency.WithContext(ctx))
+		cli = s.etcd.Client
 	}
+	session, err := s.etcd.NewSessionOn(ctx, cli, 60)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -120,6 +120,8 @@ func elect(ctx context.Context, etcd *workshop.Etcd, ttl int, stdout, stderr io.
 		return errors.New("A said it leads, but the election has no leader")
 	}
 
+	// After Ctrl-C the dead leader's lease would outlive us: a rerun would find it leading.
+	defer etcd.RevokeLease(ctx, clientv3.LeaseID(leader.Lease))
 	fmt.Fprintf(stdout, "killing A (pid %d) without Resign: its key stays until its %ds lease expires\n", a.Pid(), ttl)
 	killed := time.Now()
 	a.Kill()

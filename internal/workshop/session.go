@@ -4,26 +4,33 @@ import (
 	"context"
 	"fmt"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 )
 
 // NewSession returns a session whose lease (ttl seconds) is granted within the
 // timeout and kept alive until ctx ends or the session is closed.
 func (e *Etcd) NewSession(ctx context.Context, ttl int) (*concurrency.Session, error) {
+	return e.NewSessionOn(ctx, e.Client, ttl)
+}
+
+// NewSessionOn is NewSession on a client of the program's own, such as one
+// whose watcher is made to fail.
+func (e *Etcd) NewSessionOn(ctx context.Context, cli *clientv3.Client, ttl int) (*concurrency.Session, error) {
 	// NewSession's own Grant would use the keepalive context, which has no
 	// deadline. Not ctx either: a Grant cut short by Ctrl-C may still be
 	// granted, and we would not know which lease to revoke.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.Timeout)
 	defer cancel()
-	lease, err := e.Client.Grant(rctx, int64(ttl))
+	lease, err := cli.Grant(rctx, int64(ttl))
 	if err != nil {
 		return nil, fmt.Errorf("grant a %ds lease: %w", ttl, err)
 	}
 	if ctx.Err() != nil {
-		e.Client.Revoke(rctx, lease.ID)
+		cli.Revoke(rctx, lease.ID)
 		return nil, ctx.Err()
 	}
-	return concurrency.NewSession(e.Client, concurrency.WithTTL(ttl),
+	return concurrency.NewSession(cli, concurrency.WithTTL(ttl),
 		concurrency.WithLease(lease.ID), concurrency.WithContext(ctx))
 }
 
@@ -33,10 +40,16 @@ func (e *Etcd) NewSession(ctx context.Context, ttl int) (*concurrency.Session, e
 // (and any key on it) would outlive the program by its TTL.
 func (e *Etcd) CloseSession(ctx context.Context, s *concurrency.Session) error {
 	s.Orphan()
+	return e.RevokeLease(ctx, s.Lease())
+}
+
+// RevokeLease revokes a lease within the timeout, even after Ctrl-C: such as
+// a killed program's, which would otherwise hold its keys for its TTL.
+func (e *Etcd) RevokeLease(ctx context.Context, lease clientv3.LeaseID) error {
 	rctx, cancel := e.WithTimeout(context.WithoutCancel(ctx))
 	defer cancel()
-	if _, err := e.Client.Revoke(rctx, s.Lease()); err != nil {
-		return fmt.Errorf("revoke lease %x: %w", s.Lease(), err)
+	if _, err := e.Client.Revoke(rctx, lease); err != nil {
+		return fmt.Errorf("revoke lease %x: %w", lease, err)
 	}
 	return nil
 }

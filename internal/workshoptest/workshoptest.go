@@ -2,6 +2,7 @@
 package workshoptest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -53,6 +54,24 @@ func Exit(t testing.TB, args ...string) (output string, status int) {
 	}
 	require.NoError(t, err)
 	return string(out), 0
+}
+
+// Start starts this test binary as the chapter's program, within a minute,
+// and returns it with its output to read line by line and its stderr; it is
+// killed at cleanup if the test has not waited for it.
+func Start(t testing.TB, args ...string) (cmd *exec.Cmd, stdout *bufio.Scanner, stderr *Buffer) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	cmd, err := proc.Command(ctx, args...)
+	require.NoError(t, err)
+	stderr = &Buffer{}
+	cmd.Stderr = stderr
+	pipe, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return cmd, bufio.NewScanner(pipe), stderr
 }
 
 // ExitCase is a command line and what a learner must get from it.
