@@ -31,7 +31,7 @@ func TestAnEtcdWithAuthentication(t *testing.T) {
 		workshoptest.ExitCase{Name: "no such user", Args: []string{"-endpoints", room, "-user", "nobody:x"}, Status: 1,
 			Says: `refused user "nobody": no such user, or a wrong password`},
 		workshoptest.ExitCase{Name: "user without password", Args: []string{"-endpoints", room, "-user", "room"}, Status: 1,
-			Says: "error: -user room: no password: give -password, or -user room:PASSWORD"},
+			Says: `error: -user "room": no password: give -password, or -user NAME:PASSWORD`},
 		workshoptest.ExitCase{Name: "a role without the lock's keys", Args: []string{"-endpoints", elsewhere,
 			"-user", "room:" + workshoptest.RoomPassword, "-goroutines", "3"}, Status: 1,
 			Says: "etcdserver: permission denied"},

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/version"
@@ -76,4 +78,19 @@ func newPassword() string {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return string(b)
+}
+
+// checkPassword refuses a password that a learner's shell would take apart
+// or run ("a b;id"), or that prints as something else: the room's line is
+// typed in sh, PowerShell and cmd alike. bcrypt reads 72 bytes at most.
+func checkPassword(s string) error {
+	if s == "" || len(s) > 72 {
+		return errors.New("from 1 to 72 characters")
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.", r)) {
+			return errors.New(`letters, digits, "-", "_" and "." only: learners type it in any shell`)
+		}
+	}
+	return nil
 }

@@ -32,16 +32,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	host, port := "", "2379"
 	fs.Func("listen", "`host:port` learners reach etcd on (default: every interface, port 2379)", func(s string) error {
 		var err error
-		host, port, err = net.SplitHostPort(s)
+		host, port, err = cli.SplitHostPort(s)
 		return err
 	})
-	password := fs.String("password", "", "the room user's password (default: generated)")
+	var password string
+	fs.Func("password", "the room user's password: letters, digits, '-', '_' and '.', up to 72 "+
+		"(default: generated)", func(s string) error {
+		if err := checkPassword(s); err != nil {
+			return err
+		}
+		password = s
+		return nil
+	})
 	viewAt := fs.String("view", ":8379", "`host:port` the projector's live view is served on (default: every interface)")
 	useTLS := fs.Bool("tls", false, "etcd on https:// only, with a certificate from a CA made for this session (learners pass -cacert)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	viewHost, _, err := net.SplitHostPort(*viewAt)
+	viewHost, _, err := cli.SplitHostPort(*viewAt)
 	if err != nil {
 		return cli.BadValue(fs, "-view %q: %v", *viewAt, err)
 	}
@@ -53,8 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *password == "" {
-		*password = newPassword()
+	if password == "" {
+		password = newPassword()
 	}
 	rootPassword := newPassword()
 
@@ -84,7 +92,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		local = served.Scheme + "://" + net.JoinHostPort("127.0.0.1", served.Port())
 	}
-	if err := enableAuth(ctx, local, ca.caFile, rootPassword, *password); err != nil {
+	if err := enableAuth(ctx, local, ca.caFile, rootPassword, password); err != nil {
 		return err
 	}
 	tlsNote := ""
@@ -114,7 +122,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "ca.pem SHA-256: %s\n", ca.fingerprint()) // a line of its own: 100 columns
 	}
 	fmt.Fprintf(stdout, "learners run: go run ./03-etcd-lock -endpoints %s%s -user %s -password %s\n",
-		endpoint, cacert, roomUser, *password)
+		endpoint, cacert, roomUser, password)
 	fmt.Fprintf(stdout, "projector: %s\n", viewURL)
 	fmt.Fprintln(stderr, "serving until Ctrl-C")
 	return view.Serve(ctx, view.Config{Client: viewClient, Name: "the room's etcd at " + endpoint, Timeout: root.Timeout, CA: ca.pem}, l)

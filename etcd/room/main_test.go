@@ -115,10 +115,22 @@ func TestTheRoom(t *testing.T) {
 	assert.ErrorContains(t, err, "has authentication on: give a user")
 }
 
-// A bad -listen: the usage and exit status 2, before anything starts.
+// A bad -listen, -view or -password: the usage and exit status 2, before
+// anything starts.
 func TestBadListen(t *testing.T) {
 	workshoptest.CheckExits(t, workshoptest.ExitCase{Name: "no port", Args: []string{"-listen", "nonsense"}, Status: 2,
-		Says: `invalid value "nonsense" for flag -listen`})
+		Says: `invalid value "nonsense" for flag -listen`},
+		workshoptest.ExitCase{Name: "port out of range", Args: []string{"-listen", ":99999"}, Status: 2,
+			Says: `port "99999" is not a number from 0 to 65535`},
+		workshoptest.ExitCase{Name: "view port out of range", Args: []string{"-view", "127.0.0.1:99999"}, Status: 2,
+			Says: `port "99999" is not a number from 0 to 65535`},
+		// The learners' line would show a command that runs another.
+		workshoptest.ExitCase{Name: "password a shell takes apart", Args: []string{"-password", "a b;id $(id)"}, Status: 2,
+			Says: "letters, digits"},
+		workshoptest.ExitCase{Name: "password that prints as something else", Args: []string{"-password", "a\x1b[2Jb"},
+			Status: 2, Says: "letters, digits"},
+		workshoptest.ExitCase{Name: "password past bcrypt's 72 bytes", Args: []string{"-password", strings.Repeat("p", 73)},
+			Status: 2, Says: "from 1 to 72 characters"})
 }
 
 // Every interface: learners get this machine's address on the room's
@@ -175,6 +187,10 @@ func TestTheRoomWithTLS(t *testing.T) {
 	args[3] = other.caFile
 	_, err = connect(t, args...)
 	assert.EqualError(t, err, "etcd at "+args[1]+" has a certificate that "+other.caFile+" did not sign: is it this room's CA?")
+	args[3] = filepath.Join(t.TempDir(), "ca.pem") // not downloaded: one line, nothing about -endpoints
+	_, err = connect(t, args...)
+	assert.ErrorIs(t, err, os.ErrNotExist)
+	assert.NotContains(t, err.Error(), "-endpoints")
 }
 
 // Twenty learners at once, each a process of 03 with the printed line and a

@@ -34,9 +34,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if _, _, err := net.SplitHostPort(*listen); err != nil {
+	if _, _, err := cli.SplitHostPort(*listen); err != nil {
 		return cli.BadValue(fs, "-listen %q: %v", *listen, err)
 	}
+	flags.Unreachable = "start one: go run ./etcd"
 	if len(flags.EndpointList()) == 0 {
 		flags.Endpoints = defaultEndpoint // the view of an etcd nobody else could reach would be empty
 	}

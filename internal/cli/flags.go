@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -121,4 +122,17 @@ func short(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// SplitHostPort is net.SplitHostPort that also refuses a port that is not
+// a number from 0 to 65535, which net.Listen would refuse only later.
+func SplitHostPort(s string) (host, port string, err error) {
+	host, port, err = net.SplitHostPort(s)
+	if err != nil {
+		return "", "", err
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
+		return "", "", fmt.Errorf("port %q is not a number from 0 to 65535", port)
+	}
+	return host, port, nil
 }

@@ -84,8 +84,10 @@ func (f *Flags) Explain(err error) error {
 		return err
 	case f.FromEnv():
 		return fmt.Errorf("%w (these endpoints are $%s's: unset it, and a chapter starts an etcd of its own)", err, EndpointsEnv)
-	default:
-		return fmt.Errorf("%w (without -endpoints, a chapter starts an etcd of its own)", err)
+	case errors.As(err, new(unreachable)) && f.Unreachable != "":
+		return fmt.Errorf("%w (%s)", err, f.Unreachable)
+	default: // a CA file that does not read, say: nothing to add
+		return err
 	}
 }
 
@@ -185,6 +187,9 @@ func dial(ctx context.Context, endpoints []string, timeout time.Duration, creds 
 	return cli, nil
 }
 
+// unreachable is an etcd that does not answer at all.
+type unreachable struct{ error }
+
 // refused is an etcd's no to this client's user: etcd answered, so nothing
 // about where the endpoints came from helps.
 type refused struct{ error }
@@ -242,7 +247,11 @@ func diagnose(ctx context.Context, cli *clientv3.Client, endpoints []string, tim
 	}
 	switch {
 	case len(up) == 0:
-		return fmt.Errorf("cannot reach etcd at %s within %s (%v): is it running?", all, timeout, readErr)
+		why := "" // a deadline is what "within" says already
+		if !errors.Is(readErr, context.DeadlineExceeded) {
+			why = fmt.Sprintf(" (%v)", readErr)
+		}
+		return unreachable{fmt.Errorf("cannot reach etcd at %s within %s%s: is it running?", all, timeout, why)}
 	case len(down) > 0 || !leader:
 		return fmt.Errorf("etcd at %s has no quorum (no leader), so it cannot serve a read: members answering: %s; not answering: %s",
 			all, strings.Join(up, ","), orNone(down))

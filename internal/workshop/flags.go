@@ -5,10 +5,11 @@ import (
 	"etcd-lock-workshop/internal/cli"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // EndpointsEnv is read when -endpoints is not given. It is etcdctl's own
@@ -33,7 +34,9 @@ type Flags struct {
 	CACert      string // the file of the CA that signed an https:// etcd's certificate
 	// Name is the learner, as the room's view shows them (see label.go), and
 	// Namespace the prefix of a private chapter's keys on a shared etcd.
-	Name, Namespace       string
+	Name, Namespace string
+	// Unreachable is what to do when nothing answers at -endpoints.
+	Unreachable           string
 	nameSet, namespaceSet bool
 	private               bool   // the chapter needs its lock to itself
 	program               string // the chapter, as its label names it
@@ -43,13 +46,22 @@ type Flags struct {
 // EtcdFlags registers -endpoints, -dial-timeout, -user, -password and -name
 // on fs: the flags of a chapter that shares its lock with the room (03-05).
 func EtcdFlags(fs *flag.FlagSet) *Flags {
-	f := &Flags{Endpoints: os.Getenv(EndpointsEnv), env: os.Getenv(EndpointsEnv), Name: defaultName(), program: fs.Name()}
+	f := &Flags{Endpoints: os.Getenv(EndpointsEnv), env: os.Getenv(EndpointsEnv), Name: defaultName(), program: fs.Name(),
+		Unreachable: "without -endpoints, a chapter starts an etcd of its own"}
 	fs.Var((*endpointsValue)(&f.Endpoints), "endpoints",
 		"comma-separated client `URLs` of an etcd that is already running (default: $"+EndpointsEnv+", else an embedded etcd)")
 	cli.DurationVar(fs, &f.DialTimeout, "dial-timeout", 5*time.Second, 100*time.Millisecond, time.Hour,
 		"how long to wait for etcd to answer before giving up")
-	fs.StringVar(&f.User, "user", os.Getenv(UserEnv),
-		"`name` or name:password of a user of an etcd with authentication (default: $"+UserEnv+")")
+	f.User = os.Getenv(UserEnv)
+	fs.Func("user", "`name` or name:password of a user of an etcd with authentication (default: $"+UserEnv+")",
+		func(s string) error {
+			name, _, _ := strings.Cut(s, ":")
+			if err := checkPrintable(name, maxUserLen); err != nil {
+				return fmt.Errorf("the name: %w", err)
+			}
+			f.User = s
+			return nil
+		})
 	fs.StringVar(&f.Password, "password", os.Getenv(PasswordEnv), "the user's password (default: $"+PasswordEnv+")")
 	fs.StringVar(&f.CACert, "cacert", os.Getenv(CACertEnv),
 		"`file` of the CA that signed the certificate of an https:// etcd, such as the room's (default: $"+CACertEnv+")")
@@ -69,11 +81,30 @@ func PrivateEtcdFlags(fs *flag.FlagSet) *Flags {
 			if s != "" && !strings.HasPrefix(s, "/") {
 				return errors.New(`a prefix starts with "/", such as /learners/alice`)
 			}
+			if err := checkPrintable(s, maxNamespaceLen); err != nil {
+				return err
+			}
 			// The chapters' keys start with "/": /learners/alice + /my-test-lock.
 			f.Namespace, f.namespaceSet = strings.TrimSuffix(s, "/"), true
 			return nil
 		})
 	return f
+}
+
+// maxUserLen and maxNamespaceLen keep what a learner names within a line
+// of the projector: both are echoed in messages, the namespace in keys.
+const maxUserLen, maxNamespaceLen = 40, 60
+
+// checkPrintable refuses what would print as something else (an escape
+// sequence, a newline), a space, and what is longer than max.
+func checkPrintable(s string, max int) error {
+	switch {
+	case !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) || r == ' ' }):
+		return errors.New("letters, digits and punctuation only (no spaces, no control characters)")
+	case utf8.RuneCountInString(s) > max:
+		return fmt.Errorf("longer than %d characters", max)
+	}
+	return nil
 }
 
 // Credentials are an etcd user's name and password; empty without authentication.
@@ -96,7 +127,7 @@ func (f *Flags) credentials() (Credentials, error) {
 	case name == "":
 		return Credentials{}, errors.New("-user: no name before the colon (-user NAME:PASSWORD)")
 	case password == "":
-		return Credentials{}, fmt.Errorf("-user %s: no password: give -password, or -user %s:PASSWORD", name, name)
+		return Credentials{}, fmt.Errorf("-user %q: no password: give -password, or -user NAME:PASSWORD", name)
 	}
 	return Credentials{name, password}, nil
 }
@@ -139,7 +170,7 @@ func checkEndpoints(s string) error {
 			}
 			hostPort = strings.TrimSuffix(rest, "/")
 		}
-		if _, port, err := net.SplitHostPort(hostPort); err != nil || port == "" {
+		if _, _, err := cli.SplitHostPort(hostPort); err != nil {
 			return fmt.Errorf("%q is not a URL such as http://127.0.0.1:2379", ep)
 		}
 	}

@@ -68,14 +68,10 @@ func checkName(s string) error {
 	switch {
 	case s == "":
 		return errors.New("empty: give a name the room will see, such as alice")
-	case !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }):
-		return errors.New("letters, digits and punctuation only (no spaces, no control characters)")
-	case strings.ContainsAny(s, "/ "):
-		return errors.New(`no "/" and no spaces: it also names a folder of keys`)
-	case utf8.RuneCountInString(s) > maxNameLen:
-		return fmt.Errorf("longer than %d characters", maxNameLen)
+	case strings.Contains(s, "/"):
+		return errors.New(`no "/": it also names a folder of keys`)
 	}
-	return nil
+	return checkPrintable(s, maxNameLen)
 }
 
 // defaultName is user@host, both cut to what a projector shows, made valid.

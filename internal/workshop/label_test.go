@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,8 +89,20 @@ func TestBadNames(t *testing.T) {
 		var usage *cli.UsageError
 		assert.ErrorAs(t, cli.Parse(fs, []string{"-name", name}), &usage, "-name %q", name)
 	}
-	fs := cli.NewFlagSet("06-test", io.Discard)
-	workshop.PrivateEtcdFlags(fs)
-	var usage *cli.UsageError
-	assert.ErrorAs(t, cli.Parse(fs, []string{"-namespace", "learners"}), &usage)
+	long := "/" + strings.Repeat("x", 60)
+	for _, namespace := range []string{"learners", "/a\x1b[2Jb", "/a\nb", "/two words", long} {
+		fs := cli.NewFlagSet("06-test", io.Discard)
+		workshop.PrivateEtcdFlags(fs)
+		var usage *cli.UsageError
+		assert.ErrorAs(t, cli.Parse(fs, []string{"-namespace", namespace}), &usage, "-namespace %q", namespace)
+	}
+	for _, user := range []string{"a\x1b[2Jb:pw", "a\nb", strings.Repeat("u", 41)} {
+		fs := cli.NewFlagSet("03-test", io.Discard)
+		workshop.EtcdFlags(fs)
+		var usage *cli.UsageError
+		assert.ErrorAs(t, cli.Parse(fs, []string{"-user", user}), &usage, "-user %q", user)
+	}
+	fs := cli.NewFlagSet("03-test", io.Discard)
+	workshop.EtcdFlags(fs)
+	assert.NoError(t, cli.Parse(fs, []string{"-user", "room:pass word\x1b"}), "a password is never printed: anything goes")
 }

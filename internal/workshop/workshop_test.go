@@ -114,7 +114,8 @@ func TestRangedFlags(t *testing.T) {
 
 // -endpoints that are no URLs are a bad flag; the same in $ETCDCTL_ENDPOINTS is one line.
 func TestEndpointsMustBeURLs(t *testing.T) {
-	for _, bad := range []string{"foo", ",", "ftp://127.0.0.1:2379", "http://127.0.0.1"} {
+	for _, bad := range []string{"foo", ",", "ftp://127.0.0.1:2379", "http://127.0.0.1", "http://127.0.0.1:99999",
+		"http://127.0.0.1:2379\nhttp://10.0.0.1:2379"} {
 		var stderr bytes.Buffer
 		fs := cli.NewFlagSet("x", &stderr)
 		workshop.EtcdFlags(fs)
