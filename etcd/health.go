@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -15,17 +17,25 @@ import (
 // health is the compose healthcheck: the image is FROM scratch, with no shell
 // or curl, so the etcd binary checks itself. It prints one line.
 func health(args []string, stdout, stderr io.Writer) int {
-	endpoint := "http://127.0.0.1:2379"
-	const usage = "usage: go run ./etcd health [client URL]   (default http://127.0.0.1:2379)"
+	fs := flag.NewFlagSet("health", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // the reason and the usage are said below, -h's on stdout
+	err := fs.Parse(args)
 	switch {
-	case len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help"):
-		fmt.Fprintln(stdout, usage)
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprintln(stdout, healthUsage)
 		return 0
-	case len(args) > 1 || len(args) > 0 && strings.HasPrefix(args[0], "-"):
-		fmt.Fprintln(stderr, usage)
+	case err == nil && fs.NArg() > 1:
+		err = fmt.Errorf("unexpected argument %q: one client URL at most", fs.Arg(1))
+	case err == nil && fs.NArg() == 1:
+		err = checkURL(fs.Arg(0))
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%v\n%s\n", err, healthUsage)
 		return 2
-	case len(args) > 0:
-		endpoint = strings.TrimSuffix(args[0], "/")
+	}
+	endpoint := "http://127.0.0.1:2379"
+	if fs.NArg() == 1 {
+		endpoint = strings.TrimSuffix(fs.Arg(0), "/")
 	}
 	if err := healthy(endpoint); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", endpoint, err)
@@ -33,6 +43,25 @@ func health(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "%s: healthy\n", endpoint)
 	return 0
+}
+
+const healthUsage = "usage: go run ./etcd health [client URL]   (default http://127.0.0.1:2379)"
+
+// checkURL refuses what is not a member's client URL, as the chapters'
+// -endpoints does, before any request: http:// or https://, a host and a port.
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err == nil && u.Scheme != "http" && u.Scheme != "https" && u.Host != "":
+		return fmt.Errorf("%q: not http:// or https://", s)
+	case err != nil, u.Host == "", u.Port() == "", u.Hostname() == "", strings.Trim(u.Path, "/") != "",
+		u.RawQuery != "", u.Fragment != "", u.User != nil:
+		return fmt.Errorf("%q is not a URL such as http://127.0.0.1:2379", s)
+	}
+	if n, err := strconv.Atoi(u.Port()); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("%q: port %s is not a number from 1 to 65535", s, u.Port())
+	}
+	return nil
 }
 
 // healthTimeout bounds one health check: the compose healthcheck allows 3 s.

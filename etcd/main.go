@@ -8,7 +8,9 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"os/signal"
 	"slices"
 	"strings"
 	"syscall"
@@ -27,15 +29,29 @@ func main() {
 	case proc.Role() == etcdRole, logConfigured(args):
 		// etcd as it is: started by supervise below, or in the cluster's
 		// image (ETCD_LOG_OUTPUTS=stderr), or by someone who asked for its log.
+		if proc.Role() == etcdRole {
+			// A closed terminal hangs up the whole process group, and etcd
+			// would die of SIGHUP at once: supervise passes it on as SIGTERM.
+			signal.Ignore(syscall.SIGHUP)
+		}
 		go stopWithParent()
 		etcdmain.Main(os.Args)
 	default:
+		if err := checkArgs(args); err != nil {
+			fmt.Fprintf(cli.Wrap(os.Stderr), "etcd: %v\n%s\n", err, usage)
+			os.Exit(2)
+		}
 		// etcd logs every step as JSON lines; a learner wants the lock, not
 		// the log. etcd runs in a child process whose log goes to a file, and
 		// this one says on the terminal when it serves, or why it failed.
 		os.Exit(supervise(args, os.Stderr))
 	}
 }
+
+// usage follows a bad command line, which exits with status 2.
+const usage = `usage: go run ./etcd [etcd's flags]   (go run ./etcd --help lists them)
+       go run ./etcd health [client URL]   (default http://127.0.0.1:2379)
+       go run ./etcd gateway|grpc-proxy ...   (etcd's own commands)`
 
 // stopWithParent stops etcd, started by supervise, once supervise has gone
 // (even of kill -9): SIGTERM stops it cleanly; Windows, which cannot signal

@@ -19,10 +19,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/testmain"
 	"etcd-lock-workshop/internal/workshop"
@@ -249,17 +251,176 @@ func TestHealth(t *testing.T) {
 	}
 }
 
-// health -h is a question, not a URL; another flag, or two URLs, a mistake.
+// health -h is a question, answered on stdout; a flag it does not know, a
+// second argument or what is not a client URL is a mistake: the reason, the
+// usage, exit status 2, before any request.
 func TestHealthUsage(t *testing.T) {
+	t.Parallel()
+	const usage = "usage: go run ./etcd health [client URL]   (default http://127.0.0.1:2379)\n"
 	for _, c := range []struct {
 		args   []string
 		status int
-	}{{[]string{"-h"}, 0}, {[]string{"--help"}, 0}, {[]string{"-x"}, 2}, {[]string{"http://a:1", "http://b:2"}, 2}} {
+		says   string // on stderr, before the usage
+	}{
+		{[]string{"-h"}, 0, ""},
+		{[]string{"--help"}, 0, ""},
+		{[]string{"-bogus"}, 2, "flag provided but not defined: -bogus\n"},
+		{[]string{"http://127.0.0.1:1", "http://127.0.0.1:2"}, 2, `unexpected argument "http://127.0.0.1:2": one client URL at most` + "\n"},
+		{[]string{"not a url"}, 2, `"not a url" is not a URL such as http://127.0.0.1:2379` + "\n"},
+		{[]string{"127.0.0.1:2379"}, 2, `"127.0.0.1:2379" is not a URL such as http://127.0.0.1:2379` + "\n"},
+		{[]string{"http://127.0.0.1"}, 2, `"http://127.0.0.1" is not a URL such as http://127.0.0.1:2379` + "\n"},
+		{[]string{"ftp://127.0.0.1:2379"}, 2, `"ftp://127.0.0.1:2379": not http:// or https://` + "\n"},
+		{[]string{"http://127.0.0.1:99999"}, 2, `"http://127.0.0.1:99999": port 99999 is not a number from 1 to 65535` + "\n"},
+	} {
 		var stdout, stderr bytes.Buffer
 		assert.Equal(t, c.status, health(c.args, &stdout, &stderr), c.args)
-		assert.Equal(t, "usage: go run ./etcd health [client URL]   (default http://127.0.0.1:2379)\n",
-			stdout.String()+stderr.String(), c.args)
+		if c.status == 0 {
+			assert.Equal(t, usage, stdout.String(), c.args)
+			assert.Empty(t, stderr.String(), c.args)
+		} else {
+			assert.Empty(t, stdout.String(), c.args)
+			assert.Equal(t, c.says+usage, stderr.String(), c.args)
+		}
 	}
+}
+
+// A command line that etcd would refuse, or take and then fail on, is said
+// in one line with the usage, and exit status 2, before etcd makes anything:
+// a word that is no command, a flag etcd refuses, a port out of range
+// (which etcd found only when it listened, and never in a URL it only
+// advertises).
+func TestBadCommandLine(t *testing.T) {
+	t.Parallel()
+	const usage = `usage: go run ./etcd [etcd's flags]   (go run ./etcd --help lists them)
+       go run ./etcd health [client URL]   (default http://127.0.0.1:2379)
+       go run ./etcd gateway|grpc-proxy ...   (etcd's own commands)
+`
+	outOfRange := "etcd: %s: port 99999 is not a number from 0 to 65535\n"
+	for _, c := range []struct {
+		name string
+		env  []string
+		args []string
+		says string
+	}{
+		{"unknown command", nil, []string{"healthz"},
+			"etcd: unknown command \"healthz\": the commands are health, gateway and grpc-proxy\n"},
+		{"a word after a flag", nil, append([]string{"--name", "solo", "healthz"}, freePorts...),
+			"etcd: \"healthz\" is not a valid flag\n"},
+		{"flags that go together", nil, []string{"--listen-client-urls", "http://127.0.0.1:0"},
+			"etcd: --advertise-client-urls is required when --listen-client-urls is set explicitly\n"},
+		{"listen port", nil, withURL("--listen-client-urls", "http://127.0.0.1:99999"),
+			fmt.Sprintf(outOfRange, "--listen-client-urls")},
+		{"advertised port", nil, withURL("--advertise-client-urls", "http://127.0.0.1:99999"),
+			fmt.Sprintf(outOfRange, "--advertise-client-urls")},
+		{"peer port, -flag=value", nil, append(withURL("--listen-peer-urls", ""), "-listen-peer-urls=http://127.0.0.1:99999"),
+			fmt.Sprintf(outOfRange, "--listen-peer-urls")},
+		{"initial cluster", nil, withURL("--initial-cluster", "default=http://127.0.0.1:0,other=http://127.0.0.1:99999"),
+			fmt.Sprintf(outOfRange, "--initial-cluster")},
+		{"etcd's variable", []string{"ETCD_LISTEN_METRICS_URLS=http://127.0.0.1:99999"}, freePorts,
+			fmt.Sprintf(outOfRange, "ETCD_LISTEN_METRICS_URLS")},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			etcd := startEtcd(t, t.TempDir(), c.env, c.args...)
+			assert.Equal(t, 2, etcd.wait(t), etcd.output())
+			assert.Equal(t, c.says+usage, etcd.output())
+			assertFits(t, etcd.output())
+			assert.NoDirExists(t, filepath.Join(etcd.dir, "default.etcd"), "nothing made")
+		})
+	}
+}
+
+// withURL is freePorts with flag's URLs replaced by value; "" leaves the flag out.
+func withURL(flag, value string) []string {
+	var args []string
+	for i := 0; i < len(freePorts); i += 2 {
+		switch {
+		case freePorts[i] != flag:
+			args = append(args, freePorts[i], freePorts[i+1])
+		case value != "":
+			args = append(args, flag, value)
+		}
+	}
+	return args
+}
+
+// assertFits: no line is wider than a projector.
+func assertFits(t *testing.T, out string) {
+	t.Helper()
+	for _, line := range strings.Split(out, "\n") {
+		assert.LessOrEqual(t, utf8.RuneCountInString(line), cli.Columns, "too wide: %q", line)
+	}
+}
+
+// etcd's own reason for a failed start, with the path it names, fits a
+// projector: the log's path on a line of its own, the rest wrapped.
+func TestFailedStartFits(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "passwd")
+	require.NoError(t, os.WriteFile(file, []byte("not a directory\n"), 0o644))
+	etcd := startEtcd(t, t.TempDir(), nil, append([]string{"--data-dir", file}, freePorts...)...)
+	assert.Equal(t, 1, etcd.wait(t))
+	assertFits(t, etcd.output())
+	said := "etcd: failed to list data directory: readdirent " + file + ": not a directory, its log:"
+	assert.Equal(t, strings.Fields(said), strings.Fields(strings.TrimSuffix(etcd.output(), etcd.log()+"\n")), etcd.output())
+	assert.True(t, strings.HasSuffix(etcd.output(), ":\n    "+etcd.log()+"\n"), "the log's path on a line of its own:\n%s", etcd.output())
+}
+
+// Each signal that stops go run ./etcd is named, and is its exit status, as
+// a shell reports and the chapters do: SIGHUP, which reaches etcd as
+// SIGTERM, too.
+func TestStoppedBySignal(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		sig  syscall.Signal
+		name string
+	}{
+		{syscall.SIGINT, "Ctrl-C (SIGINT)"},
+		{syscall.SIGTERM, "SIGTERM"},
+		{syscall.SIGHUP, "SIGHUP (terminal closed)"},
+	} {
+		t.Run(c.sig.String(), func(t *testing.T) {
+			t.Parallel()
+			etcd := startEtcd(t, t.TempDir(), nil, freePorts...)
+			etcd.serving(t)
+			require.NoError(t, etcd.cmd.Process.Signal(c.sig))
+			assert.Equal(t, 128+int(c.sig), etcd.wait(t))
+			assert.True(t, strings.HasSuffix(etcd.output(), "\netcd: stopped by "+c.name+", data kept in ./default.etcd\n"),
+				etcd.output())
+		})
+	}
+}
+
+// A closed terminal hangs up its whole process group, etcd too, which would
+// die of SIGHUP at once: it stops cleanly instead, on the SIGTERM that
+// go run ./etcd passes on.
+func TestTerminalClosed(t *testing.T) {
+	t.Parallel()
+	etcd := startEtcd(t, t.TempDir(), nil, freePorts...)
+	etcd.serving(t)
+	// Each thread lists the children it started.
+	threads, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", etcd.cmd.Process.Pid))
+	if len(threads) == 0 {
+		t.Skip("no /proc to find etcd's process in")
+	}
+	var children string
+	for _, thread := range threads {
+		pids, err := os.ReadFile(thread)
+		require.NoError(t, err)
+		children += string(pids)
+	}
+	child, err := strconv.Atoi(strings.TrimSpace(children))
+	require.NoError(t, err, "one child, etcd: %q", children)
+	etcdProcess, err := os.FindProcess(child)
+	require.NoError(t, err)
+	require.NoError(t, etcdProcess.Signal(syscall.SIGHUP))
+	require.NoError(t, etcd.cmd.Process.Signal(syscall.SIGHUP))
+	assert.Equal(t, 128+int(syscall.SIGHUP), etcd.wait(t))
+	assert.Contains(t, etcd.output(), "etcd: stopped by SIGHUP (terminal closed), data kept in ./default.etcd\n")
+	log, err := os.ReadFile(etcd.log())
+	require.NoError(t, err)
+	assert.True(t, strings.Contains(string(log), `"msg":"received signal; shutting down","signal":"terminated"`),
+		"etcd did not stop on SIGTERM, its log: %s", etcd.log())
 }
 
 func TestLogConfigured(t *testing.T) {

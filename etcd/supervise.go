@@ -10,12 +10,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"etcd-lock-workshop/internal/cli"
@@ -32,6 +36,7 @@ const etcdRole = "etcd"
 // log comes here, goes to a file, and the terminal gets one line when etcd
 // serves, one when it stops, and what went wrong, in words.
 func supervise(args []string, stderr io.Writer) int {
+	stderr = cli.Wrap(stderr) // etcd's own words too: they can be wider than a projector
 	logPath, logFile, err := createLogFile()
 	if err != nil {
 		fmt.Fprintf(stderr, "etcd: cannot create its log file: %v\n", err)
@@ -59,8 +64,10 @@ func supervise(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "etcd: %v\n", err)
 		return 1
 	}
+	var stoppedBy atomic.Int32 // the first signal this process got: what the terminal is told
 	go func() {
 		for sig := range signals {
+			stoppedBy.CompareAndSwap(0, int32(sig.(syscall.Signal)))
 			if sig == syscall.SIGHUP { // a closed terminal: etcd stops cleanly on SIGTERM, not on SIGHUP
 				sig = syscall.SIGTERM
 			}
@@ -70,7 +77,7 @@ func supervise(args []string, stderr io.Writer) int {
 
 	seen := readLog(logs, logFile, stderr, logPath)
 	err = cmd.Wait()
-	return report(err, cmd.ProcessState, seen, logPath, stderr)
+	return report(err, cmd.ProcessState, syscall.Signal(stoppedBy.Load()), seen, logPath, stderr)
 }
 
 // logEntry is what the terminal needs from one line of etcd's JSON log.
@@ -85,10 +92,11 @@ type logEntry struct {
 
 // seenInLog is what etcd's log said about this run.
 type seenInLog struct {
-	dataDir string
-	serving bool
-	fatal   *logEntry
-	ignored map[string]bool // ETCD_* variables etcd does not know, said once
+	dataDir  string
+	serving  bool
+	fatal    *logEntry
+	badFlags string          // etcd's words for a command line it refused
+	ignored  map[string]bool // ETCD_* variables etcd does not know, said once
 }
 
 // readLog copies etcd's log to the file, line by line, until etcd exits, and
@@ -115,6 +123,9 @@ func (seen *seenInLog) note(line string, stderr io.Writer, logPath string) {
 	}
 	if !strings.HasPrefix(line, "{") || json.Unmarshal([]byte(line), &e) != nil {
 		fmt.Fprint(stderr, line) // etcd's own words for the terminal: a bad flag, --help
+		if !strings.HasSuffix(line, "\n") {
+			fmt.Fprintln(stderr)
+		}
 		return
 	}
 	switch {
@@ -138,26 +149,39 @@ func (seen *seenInLog) note(line string, stderr io.Writer, logPath string) {
 		seen.ignored[name] = true
 		fmt.Fprintf(stderr, "etcd: %s is not an etcd setting, ignored (the workshop reads %s)\n",
 			name, workshop.EndpointsEnv)
+	case e.Msg == "failed to verify flags":
+		seen.badFlags = e.Error
 	case e.Level == "fatal" || e.Level == "panic":
 		seen.fatal = &e
 	}
 }
 
-// report says how etcd ended and returns the exit status for it.
-func report(waitErr error, state *os.ProcessState, seen seenInLog, logPath string, stderr io.Writer) int {
+// report says how etcd ended and returns the exit status for it. got is
+// the signal this process was stopped by, if any: etcd got it as SIGTERM
+// when it was SIGHUP.
+func report(waitErr error, state *os.ProcessState, got syscall.Signal, seen seenInLog, logPath string, stderr io.Writer) int {
 	if status, ok := state.Sys().(syscall.WaitStatus); ok && status.Signaled() {
-		// etcd stops cleanly on SIGINT and SIGTERM, then dies of the signal, as a shell expects.
-		fmt.Fprintf(stderr, "etcd: stopped by %s, data kept in %s\n", signalName(status.Signal()), shown(seen.dataDir))
-		return 128 + int(status.Signal())
+		// etcd stops cleanly on SIGINT and SIGTERM, then dies of the signal;
+		// this process exits with the status of the one it got, as a shell expects.
+		sig := status.Signal()
+		if got != 0 {
+			sig = got
+		}
+		fmt.Fprintf(stderr, "etcd: stopped by %s, data kept in %s\n", signalName(sig), shown(seen.dataDir))
+		return 128 + int(sig)
 	}
 	var exit *exec.ExitError
 	switch {
 	case waitErr == nil:
 		return 0
+	case seen.badFlags != "":
+		fmt.Fprintf(stderr, "etcd: %s\n%s\n", seen.badFlags, usage)
+		return 2
 	case seen.fatal != nil:
 		fmt.Fprintf(stderr, "etcd: %s\n", explain(*seen.fatal, logPath))
 	case errors.As(waitErr, &exit):
-		fmt.Fprintf(stderr, "etcd: exited with status %d, see its log: %s\n", exit.ExitCode(), logPath)
+		// The log's path on a line of its own, as in the serving line.
+		fmt.Fprintf(stderr, "etcd: exited with status %d, its log:\n    %s\n", exit.ExitCode(), logPath)
 	default:
 		fmt.Fprintf(stderr, "etcd: %v\n", waitErr)
 	}
@@ -182,7 +206,7 @@ func explain(e logEntry, logPath string) string {
 	if e.Error != "" {
 		msg += ": " + e.Error
 	}
-	return fmt.Sprintf("%s (its log: %s)", msg, logPath)
+	return fmt.Sprintf("%s, its log:\n    %s", msg, logPath)
 }
 
 // shown is a data dir as a learner would type it.
@@ -202,4 +226,71 @@ func signalName(sig syscall.Signal) string {
 		return name
 	}
 	return sig.String()
+}
+
+// commands are the first arguments that are not etcd's flags: the workshop's
+// health, and etcd's own two.
+var commands = []string{"health", "gateway", "grpc-proxy"}
+
+// urlFlags are etcd's flags that take URLs. etcd finds a port out of range
+// only when it listens on it, as a fatal "invalid port" in its log, and
+// never in a URL it only advertises.
+var urlFlags = []string{
+	"listen-client-urls", "listen-client-http-urls", "advertise-client-urls", "listen-peer-urls",
+	"initial-advertise-peer-urls", "listen-metrics-urls", "initial-cluster",
+}
+
+// checkArgs refuses, before etcd starts, a first argument that is no command
+// and a URL whose port is out of range, given as a flag or as etcd's
+// variable for it (read only when the flag is not given).
+func checkArgs(args []string) error {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") && !slices.Contains(commands, args[0]) {
+		return fmt.Errorf("unknown command %q: the commands are %s and %s",
+			args[0], strings.Join(commands[:len(commands)-1], ", "), commands[len(commands)-1])
+	}
+	given := map[string]bool{}
+	for i := 0; i < len(args) && args[i] != "--"; i++ {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		if !strings.HasPrefix(args[i], "-") || !slices.Contains(urlFlags, name) {
+			continue
+		}
+		if !hasValue {
+			if i+1 == len(args) {
+				break // etcd says that the value is missing
+			}
+			i++
+			value = args[i]
+		}
+		given[name] = true
+		if err := checkPorts(value); err != nil {
+			return fmt.Errorf("--%s: %w", name, err)
+		}
+	}
+	for _, name := range urlFlags {
+		env := "ETCD_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+		if value, ok := os.LookupEnv(env); ok && !given[name] {
+			if err := checkPorts(value); err != nil {
+				return fmt.Errorf("%s: %w", env, err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkPorts checks the ports of comma-separated URLs, each NAME=URL in
+// --initial-cluster; what does not parse is left to etcd, which says so.
+func checkPorts(urls string) error {
+	for _, item := range strings.Split(urls, ",") {
+		if name, u, ok := strings.Cut(item, "="); ok && !strings.Contains(name, "/") {
+			item = u
+		}
+		u, err := url.Parse(strings.TrimSpace(item))
+		if err != nil || u.Port() == "" {
+			continue
+		}
+		if n, err := strconv.Atoi(u.Port()); err != nil || n > 65535 {
+			return fmt.Errorf("port %s is not a number from 0 to 65535", u.Port())
+		}
+	}
+	return nil
 }
