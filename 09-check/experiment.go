@@ -49,11 +49,11 @@ func plan(locks, fences, faults, only string) ([]experiment, error) {
 		}
 		locks, fences, faults = parts[0], parts[1], parts[2]
 	}
-	lockList, err := pick("lock", locks, lockKinds)
+	lockList, err := pick("lock", "locks", locks, lockKinds)
 	if err != nil {
 		return nil, err
 	}
-	fenceList, err := pick("fence", fences, fenceKinds)
+	fenceList, err := pick("fence", "fences", fences, fenceKinds)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +61,7 @@ func plan(locks, fences, faults, only string) ([]experiment, error) {
 	for _, n := range nemeses {
 		all = append(all, n.name)
 	}
-	faultList, err := pick("nemesis", faults, all)
+	faultList, err := pick("nemesis", "nemeses", faults, all)
 	if err != nil {
 		return nil, err
 	}
@@ -77,14 +77,14 @@ func plan(locks, fences, faults, only string) ([]experiment, error) {
 	return series, nil
 }
 
-func pick(what, list string, known []string) ([]string, error) {
+func pick(what, whats, list string, known []string) ([]string, error) {
 	var names []string
 	for _, name := range strings.Split(list, ",") {
 		if name = strings.TrimSpace(name); name == "" {
 			continue
 		}
 		if !slices.Contains(known, name) {
-			return nil, fmt.Errorf("no %s %q: the %ss are %s", what, name, what, strings.Join(known, ", "))
+			return nil, fmt.Errorf("no %s %q: the %s are %s", what, name, whats, strings.Join(known, ", "))
 		}
 		names = append(names, name)
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -20,8 +21,9 @@ import (
 	"etcd-lock-workshop/internal/workshop"
 )
 
-// candidateRole is the child's hidden mode: one candidate, named by -candidate.
-const candidateRole = "candidate"
+// candidateRole is the child's hidden mode: one candidate, its name after
+// the role's ("candidate A").
+const candidateRole = "candidate "
 
 // patience bounds each wait for what a working etcd does at once (a key
 // put, a process started): passing it means the stage is broken.
@@ -31,7 +33,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlagSet("11-election", stderr)
 	flags := workshop.PrivateEtcdFlags(fs)
 	ttl := cli.Int(fs, "ttl", 2, 1, 600, "each candidate's lease in seconds: how long a dead leader keeps leading")
-	name := fs.String("candidate", "", "") // the child's name, set by the staging
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -40,8 +41,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer etcd.Close()
-	if proc.Role() == candidateRole {
-		return candidate(ctx, etcd, *name, *ttl, stdout)
+	if name, ok := strings.CutPrefix(proc.Role(), candidateRole); ok {
+		return candidate(ctx, etcd, name, *ttl, stdout)
 	}
 	if err := elect(ctx, etcd, *ttl, stdout, stderr); err != nil {
 		return err
@@ -91,8 +92,7 @@ func elect(ctx context.Context, etcd *workshop.Etcd, ttl int, stdout, stderr io.
 		}
 	}()
 	for i, name := range []string{"A", "B", "C"} {
-		c, err := proc.StartAs(ctx, candidateRole,
-			append([]string{"-candidate", name, "-ttl", strconv.Itoa(ttl)}, etcd.ChildFlags()...)...)
+		c, err := proc.StartAs(ctx, candidateRole+name, append([]string{"-ttl", strconv.Itoa(ttl)}, etcd.ChildFlags()...)...)
 		if err != nil {
 			return err
 		}

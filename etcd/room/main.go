@@ -44,7 +44,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		password = s
 		return nil
 	})
-	viewAt := fs.String("view", ":8379", "`host:port` the projector's live view is served on (default: every interface)")
+	viewAt := fs.String("view", ":8379", "`host:port` the projector's live view is served on (\":8379\": every interface)")
 	useTLS := fs.Bool("tls", false, "etcd on https:// only, with a certificate from a CA made for this session (learners pass -cacert)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err

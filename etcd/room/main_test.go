@@ -110,9 +110,9 @@ func TestTheRoom(t *testing.T) {
 
 	wrong := append(append([]string{}, args[:5]...), "wrong")
 	_, err = connect(t, wrong...)
-	assert.EqualError(t, err, "etcd at "+args[1]+` refused user "room": no such user, or a wrong password (etcd does not say which)`)
+	assert.EqualError(t, err, "etcd at "+args[1]+` refused user "room": wrong password, or no such user`)
 	_, err = connect(t, args[:2]...)
-	assert.ErrorContains(t, err, "has authentication on: give a user")
+	assert.ErrorContains(t, err, "has authentication on: give -user NAME:PASSWORD")
 }
 
 // A bad -listen, -view or -password: the usage and exit status 2, before

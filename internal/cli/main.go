@@ -51,22 +51,29 @@ func Main(run RunFunc) {
 	// fails instead, and that failure stops the chapter like a signal.
 	signal.Ignore(syscall.SIGPIPE)
 	stdout, stderr := &pipeWriter{w: os.Stdout, cancel: cancel}, &pipeWriter{w: os.Stderr, cancel: cancel}
+	// Usage and errors fit the projector too, in every program; stdout is
+	// the program's to wrap (08's summary is one line that a script reads).
+	wrapped := &wrapper{w: stderr}
 
-	err := run(ctx, os.Args[1:], stdout, stderr)
+	err := run(ctx, os.Args[1:], stdout, wrapped)
 	cancel()
 	<-stopped
 	signal.Stop(signals)
+	status := 0
 	switch sig, _ := got.(syscall.Signal); {
 	case sig != 0:
-		fmt.Fprintf(os.Stderr, "stopped by %s: cleaned up and exited\n", SignalName[sig])
-		os.Exit(128 + int(sig))
+		fmt.Fprintf(wrapped, "stopped by %s: cleaned up and exited\n", SignalName[sig])
+		status = 128 + int(sig)
 	case byParent:
-		fmt.Fprintln(os.Stderr, "stopped by its parent: cleaned up and exited")
-		os.Exit(128 + int(syscall.SIGTERM))
+		fmt.Fprintln(wrapped, "stopped by its parent: cleaned up and exited")
+		status = 128 + int(syscall.SIGTERM)
 	case stdout.closed.Load() || stderr.closed.Load():
-		os.Exit(128 + int(syscall.SIGPIPE)) // nobody reads a closed pipe: no message
+		status = 128 + int(syscall.SIGPIPE) // nobody reads a closed pipe: no message
+	default:
+		status = ExitCode(err, wrapped)
 	}
-	os.Exit(ExitCode(err, os.Stderr))
+	wrapped.flush()
+	os.Exit(status)
 }
 
 // pipeWriter is stdout or stderr; a write to it once its reader has gone

@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"unicode/utf8"
 )
 
 // Columns is the widest line a chapter prints: what a projector shows.
@@ -57,18 +56,28 @@ func (p *wrapper) Write(b []byte) (int, error) {
 	}
 }
 
+// flush writes what is held of a line that has no end.
+func (p *wrapper) flush() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.buf) > 0 {
+		p.w.Write(p.buf)
+		p.buf = nil
+	}
+}
+
 // stamped is the article's timestamp and what chapters put after it: a
 // "+2.2s" or a "name:" label.
 var stamped = regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (\+\S+ +)?`)
 
 func wrapLine(line string) string {
-	if utf8.RuneCountInString(line) <= Columns {
+	if Width(line) <= Columns {
 		return line
 	}
 	indent := continued(line)
 	pad := strings.Repeat(" ", indent)
 	var out []string
-	for utf8.RuneCountInString(line) > Columns {
+	for Width(line) > Columns {
 		cut := breakAt(line, Columns)
 		if cut <= indent { // one word wider than the line: leave it whole
 			break
@@ -98,7 +107,7 @@ func Unwrap(text string) string {
 	for _, row := range rows {
 		word, _, _ := strings.Cut(strings.TrimLeft(row, " "), " ")
 		if head != "" && word != "" && len(row)-len(strings.TrimLeft(row, " ")) == continued(head) &&
-			utf8.RuneCountInString(last)+1+utf8.RuneCountInString(word) >= Columns {
+			Width(last)+1+Width(word) >= Columns {
 			lines[len(lines)-1] += " " + strings.TrimLeft(row, " ")
 			last = row
 			continue
@@ -109,17 +118,34 @@ func Unwrap(text string) string {
 	return strings.Join(lines, "\n")
 }
 
-// breakAt is the byte offset of the last space within the first n runes.
+// breakAt is the byte offset of the last space within the first n columns.
 func breakAt(line string, n int) int {
-	last, runes := -1, 0
+	last, col := -1, 0
 	for i, r := range line {
-		if runes >= n {
+		if col >= n {
 			break
 		}
 		if r == ' ' {
 			last = i
 		}
-		runes++
+		col = advance(col, r)
 	}
 	return last
+}
+
+// Width is how many columns s takes on a terminal: a tab goes on to the
+// next multiple of 8, as the flag package's usage lines rely on.
+func Width(s string) int {
+	col := 0
+	for _, r := range s {
+		col = advance(col, r)
+	}
+	return col
+}
+
+func advance(col int, r rune) int {
+	if r == '\t' {
+		return col + 8 - col%8
+	}
+	return col + 1
 }

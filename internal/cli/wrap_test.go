@@ -51,3 +51,19 @@ func TestUnwrap(t *testing.T) {
 	require.NotEqual(t, text, out.String(), "the test's lines are wide enough to wrap")
 	assert.Equal(t, text, cli.Unwrap(out.String()))
 }
+
+// The flag package's usage lines start with a tab, which a terminal draws
+// to column 8: Wrap counts it so, and continues under the text.
+func TestWrapUsage(t *testing.T) {
+	var out bytes.Buffer
+	usage := "    \tcomma-separated client URLs of an etcd that is already running (default: $ETCDCTL_ENDPOINTS, " +
+		"else an embedded etcd)"
+	cli.Wrap(&out).Write([]byte(usage + "\n"))
+	rows := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	require.Len(t, rows, 2, out.String())
+	for _, row := range rows {
+		assert.LessOrEqual(t, cli.Width(row), cli.Columns, row)
+	}
+	assert.Regexp(t, `^ {8}\S`, rows[1], "under the text, past the tab")
+	assert.Equal(t, 8, cli.Width("    \t"))
+}

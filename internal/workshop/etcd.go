@@ -206,10 +206,9 @@ func refusal(endpoints []string, creds Credentials, err error) error {
 func refusalReason(all string, creds Credentials, err error) error {
 	switch {
 	case errors.Is(err, rpctypes.ErrUserEmpty), errors.Is(err, rpctypes.ErrGRPCUserEmpty):
-		return fmt.Errorf("etcd at %s has authentication on: give a user (-user NAME:PASSWORD, or $%s)", all, UserEnv)
+		return fmt.Errorf("etcd at %s has authentication on: give -user NAME:PASSWORD", all)
 	case errors.Is(err, rpctypes.ErrAuthFailed), errors.Is(err, rpctypes.ErrGRPCAuthFailed):
-		return fmt.Errorf("etcd at %s refused user %q: no such user, or a wrong password (etcd does not say which)",
-			all, creds.User)
+		return fmt.Errorf("etcd at %s refused user %q: wrong password, or no such user", all, creds.User)
 	case errors.Is(err, rpctypes.ErrPermissionDenied), errors.Is(err, rpctypes.ErrGRPCPermissionDenied):
 		return fmt.Errorf("etcd at %s: user %q may not read the key the workshop checks etcd with (%v)", all, creds.User, err)
 	}

@@ -66,7 +66,7 @@ func EtcdFlags(fs *flag.FlagSet) *Flags {
 	fs.StringVar(&f.CACert, "cacert", os.Getenv(CACertEnv),
 		"`file` of the CA that signed the certificate of an https:// etcd, such as the room's (default: $"+CACertEnv+")")
 	fs.Var(nameValue{&f.Name, &f.nameSet}, "name",
-		"`label` the room's view shows for this program's sessions on a shared etcd (default: user@host)")
+		"`label` the room's view shows for this program's sessions on a shared etcd")
 	return f
 }
 

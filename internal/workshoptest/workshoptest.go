@@ -8,12 +8,14 @@ import (
 	"errors"
 	"net"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshop"
 )
@@ -93,15 +95,19 @@ func Unreachable(t testing.TB) ExitCase {
 // not hang. The cases run side by side: most only wait (a dial timeout).
 func CheckExits(t *testing.T, cases ...ExitCase) {
 	t.Helper()
-	for _, tc := range cases {
+	help := ExitCase{Name: "help", Args: []string{"-h"}, Status: 0, Says: "-"} // its usage fits the projector too
+	for _, tc := range append(cases, help) {
 		t.Run(tc.Name, func(t *testing.T) {
 			t.Parallel()
 			start := time.Now()
 			out, status := Exit(t, tc.Args...)
 			assert.Equal(t, tc.Status, status, out)
-			assert.Contains(t, out, tc.Says)
+			assert.Contains(t, cli.Unwrap(out), tc.Says, "its lines joined where they were wrapped")
 			assert.NotContains(t, out, `"level"`, "no etcd JSON logs, not even at shutdown")
 			assert.Less(t, time.Since(start), 10*time.Second, "must not hang")
+			for _, line := range strings.Split(out, "\n") {
+				assert.LessOrEqual(t, cli.Width(line), cli.Columns, "wider than a projector: %q", line)
+			}
 		})
 	}
 }
