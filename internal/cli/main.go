@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // RunFunc is a program, testable in-process:
@@ -30,6 +31,11 @@ type RunFunc func(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // to ask it to stop) stops as on SIGTERM.
 func Main(run RunFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr := &pipeWriter{w: os.Stdout, cancel: cancel}, &pipeWriter{w: os.Stderr, cancel: cancel}
+	// Usage and errors fit the projector too, in every program; stdout is
+	// the program's to wrap (08's summary is one line that a script reads).
+	wrapped := &wrapper{w: stderr}
+	ran := make(chan struct{}) // closed when run has returned
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, stopSignals...)
 	var got os.Signal
@@ -39,6 +45,15 @@ func Main(run RunFunc) {
 		select {
 		case got = <-signals:
 			cancel()
+			// A learner who sees nothing after Ctrl-C presses it again, or
+			// closes the window: say that the program is cleaning up.
+			notice := time.AfterFunc(cleanupNotice, func() {
+				sig, _ := got.(syscall.Signal)
+				fmt.Fprintf(wrapped, "%s: still cleaning up (leases, child processes), each step within a deadline\n",
+					SignalName[sig])
+			})
+			<-ran
+			notice.Stop()
 		case <-parentGone:
 			byParent = true
 			cancel()
@@ -50,12 +65,8 @@ func Main(run RunFunc) {
 	// program on its next write, before it could clean up: ignored, the write
 	// fails instead, and that failure stops the chapter like a signal.
 	signal.Ignore(syscall.SIGPIPE)
-	stdout, stderr := &pipeWriter{w: os.Stdout, cancel: cancel}, &pipeWriter{w: os.Stderr, cancel: cancel}
-	// Usage and errors fit the projector too, in every program; stdout is
-	// the program's to wrap (08's summary is one line that a script reads).
-	wrapped := &wrapper{w: stderr}
-
 	err := run(ctx, os.Args[1:], stdout, wrapped)
+	close(ran)
 	cancel()
 	<-stopped
 	signal.Stop(signals)
@@ -95,6 +106,10 @@ func (p *pipeWriter) Write(b []byte) (int, error) {
 	}
 	return n, err
 }
+
+// cleanupNotice is how long a program may clean up after a signal before it
+// says that it is doing so.
+const cleanupNotice = 2 * time.Second
 
 // SignalName is how a learner knows each signal that stops a program.
 var SignalName = map[syscall.Signal]string{
