@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -42,4 +45,30 @@ func TestExits(t *testing.T) {
 		workshoptest.ExitCase{Name: "bad timeout", Args: []string{"-timeout", "0s"}, Status: 2, Says: "-timeout"},
 		workshoptest.Unreachable(t),
 	)
+}
+
+// Out of time (here behind a lock another program holds): one line that
+// names the way, the round and the -timeout, and exit status 1.
+func TestOutOfTime(t *testing.T) {
+	t.Parallel()
+	etcd := workshoptest.Etcd(t)
+	workshoptest.HoldLock(t, etcd, "/my-test-lock")
+	out, status := workshoptest.Exit(t, "-endpoints", etcd.Endpoints[0], "-namespace", "", "-timeout", "1s")
+	assert.Equal(t, 1, status, out)
+	_, said, _ := strings.Cut(out, "error: ")
+	assert.Equal(t, "the Locker (03), 1 x 100: not done within -timeout 1s; try a longer one\n", said)
+}
+
+// A round whose goroutines all run out of time fails with one error, the
+// first, not one per goroutine; and their sessions are gone.
+func TestRoundFailsWithOneError(t *testing.T) {
+	t.Parallel()
+	etcd := workshoptest.Etcd(t)
+	workshoptest.HoldLock(t, etcd, "/my-test-lock")
+	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+	defer cancel()
+	_, err := round(ctx, etcd, ways[0], 10)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.NotContains(t, err.Error(), "\n", "one error, one line")
+	assert.Len(t, workshoptest.Leases(t, etcd), 1, "the holder's lease only")
 }

@@ -62,10 +62,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			r, err := round(ctx, etcd, w, n)
 			if err != nil {
 				progress.Done()
+				which := fmt.Sprintf("%s, %d x %d", w.name, n, increments/n)
 				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-					return fmt.Errorf("%s: not done within -timeout %s: %w", w.name, *timeout, err)
+					return fmt.Errorf("%s: not done within -timeout %s; try a longer one", which, *timeout)
 				}
-				return fmt.Errorf("%s: %w", w.name, err)
+				return fmt.Errorf("%s: %w", which, err)
 			}
 			results[i] = append(results[i], r)
 		}
@@ -100,26 +101,39 @@ type result struct {
 
 // round starts goroutines at once on a counter that does not exist yet,
 // together adding one increments times by w, and reads the count at the end.
+// The first goroutine to fail fails the round, and stops the others.
 func round(ctx context.Context, etcd *workshop.Etcd, w way, goroutines int) (result, error) {
 	if err := deleteCounter(ctx, etcd); err != nil {
 		return result{}, err
 	}
+	incrCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var mu sync.Mutex
+	var failed error // the first goroutine's: the others' (stopped by it, or out of time too) only repeat it
 	start := make(chan struct{})
 	retries := make([]int, goroutines)
-	errs := make([]error, goroutines)
 	var wg sync.WaitGroup
 	for i := range goroutines {
 		wg.Go(func() {
 			<-start
-			retries[i], errs[i] = w.incr(ctx, etcd, increments/goroutines)
+			var err error
+			retries[i], err = w.incr(incrCtx, etcd, increments/goroutines)
+			if err != nil {
+				mu.Lock()
+				if failed == nil {
+					failed = err
+					stop()
+				}
+				mu.Unlock()
+			}
 		})
 	}
 	began := time.Now()
 	close(start)
 	wg.Wait()
 	r := result{elapsed: time.Since(began)}
-	if err := errors.Join(errs...); err != nil {
-		return r, err
+	if failed != nil {
+		return r, failed
 	}
 	for _, n := range retries {
 		r.retries += n
@@ -132,8 +146,7 @@ func round(ctx context.Context, etcd *workshop.Etcd, w way, goroutines int) (res
 	}
 	r.count = count(resp.Kvs)
 	if r.count != increments { // a way that loses updates fails the run, loudly
-		return r, fmt.Errorf("%d x %d: count: %d after %d increments: %d lost",
-			goroutines, increments/goroutines, r.count, increments, increments-r.count)
+		return r, fmt.Errorf("count: %d after %d increments: %d lost", r.count, increments, increments-r.count)
 	}
 	return r, nil
 }
