@@ -105,13 +105,28 @@ func TestNoDeadline(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled, "ended by the workshop, not by itself")
 
 	start := time.Now()
-	err = withDeadlines(ctx, []string{silent.URL})
+	err = withDeadlinesAt(ctx, []string{silent.URL})
 	assert.EqualError(t, err, "grant a lease: context deadline exceeded", "the exact error a learner sees")
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.GreaterOrEqual(t, time.Since(start), requestTimeout)
 	assert.Less(t, time.Since(start), 5*requestTimeout, "about the deadline, even on a busy machine")
 
-	assert.NoError(t, withDeadlines(ctx, p.etcd.Endpoints), "the fixed program against a live etcd")
+	live, err := p.Client(ctx)
+	require.NoError(t, err)
+	assert.NoError(t, withDeadlines(ctx, live), "the fixed program against a live etcd")
+}
+
+// On a room's etcd, with authentication on, the fixed program locks as the
+// chapter's user and under its namespace (the role allows /learners/ only):
+// a client of its own without them got "user name is empty".
+func TestNoDeadlineWithAuthentication(t *testing.T) {
+	t.Parallel()
+	room := workshoptest.AuthEtcd(t, workshop.LearnersPrefix)
+	var out workshoptest.Buffer
+	args := []string{"-endpoints", room, "-user", workshoptest.RoomUser + ":" + workshoptest.RoomPassword,
+		"-name", "alice", "-wait", "1s", "no-deadline"}
+	require.NoError(t, run(t.Context(), args, &out, io.Discard), out.String())
+	assert.Contains(t, out.String(), "against the etcd in use: locked and unlocked "+lockName)
 }
 
 // Shut down while a goroutine waits: NewLocker panics, NewMutex returns the error.
