@@ -189,12 +189,16 @@ func (p *Play) Still(ctx context.Context, key string) string {
 }
 
 // Expire revokes s's lease: what etcd does once a lease's keepalives have
-// stopped for its TTL, without the wait. The lease's keys go with it.
+// stopped for its TTL, without the wait. The lease's keys go with it. A
+// lease etcd has expired already (a short one, its keepalives late on a
+// busy machine) is that same outcome.
 func (p *Play) Expire(ctx context.Context, s *concurrency.Session) error {
 	rctx, cancel := p.etcd.WithTimeout(ctx)
 	defer cancel()
-	_, err := p.etcd.Client.Revoke(rctx, s.Lease())
-	return err
+	if _, err := p.etcd.Client.Revoke(rctx, s.Lease()); err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		return err
+	}
+	return nil
 }
 
 // checkFree refuses to play on a lock that someone else holds or waits for:
