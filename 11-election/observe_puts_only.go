@@ -42,8 +42,8 @@ func playObservePutsOnly(ctx context.Context, s *stage) (broke, worked bool, err
 	observed := observer.Observe(octx)
 	select {
 	case _, ok := <-observed:
-		if !ok { // Observe closes its channel when octx ends: Ctrl-C
-			return false, false, ctx.Err()
+		if !ok {
+			return false, false, observeStopped(ctx)
 		}
 	case <-time.After(patience):
 		return false, false, errors.New("the observer never saw A lead")
@@ -57,7 +57,7 @@ func playObservePutsOnly(ctx context.Context, s *stage) (broke, worked bool, err
 	select {
 	case resp, ok := <-observed:
 		if !ok {
-			return false, false, ctx.Err()
+			return false, false, observeStopped(ctx)
 		}
 		s.say("broken: A resigned, and Observe sent %q", resp.Kvs[0].Value)
 	case <-time.After(silence):
@@ -70,4 +70,13 @@ func playObservePutsOnly(ctx context.Context, s *stage) (broke, worked bool, err
 	s.say("fixed:  the observer asks Leader(): %q", leaderErr)
 	worked = errors.Is(leaderErr, concurrency.ErrElectionNoLeader)
 	return broke, worked, nil
+}
+
+// observeStopped says why Observe closed its channel: ctx ended (Ctrl-C),
+// or its read or watch failed.
+func observeStopped(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return errors.New("Observe stopped: its read or watch of the election failed")
 }

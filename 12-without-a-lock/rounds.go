@@ -39,18 +39,18 @@ func main() { cli.Main(run) }
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := cli.NewFlagSet("12-without-a-lock", stderr)
 	flags := workshop.PrivateEtcdFlags(fs)
-	timeout := cli.Duration(fs, "timeout", 2*time.Minute, time.Second, time.Hour, "how long the whole run may take")
+	timeout := cli.Duration(fs, "timeout", 2*time.Minute, time.Second, time.Hour, "how long the counting may take, once etcd has answered")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	// Lock waits with its context, and a retry loop has no end of its own.
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
-	etcd, err := workshop.Connect(ctx, flags, stderr)
+	etcd, err := workshop.Connect(ctx, flags, stderr) // within -dial-timeout
 	if err != nil {
 		return err
 	}
 	defer etcd.Close()
+	// Lock waits with its context, and a retry loop has no end of its own.
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
 	defer deleteCounter(ctx, etcd) // the key is this chapter's: leave etcd as found
 
 	all := levels

@@ -23,6 +23,13 @@ import (
 
 func main() {
 	args := os.Args[1:]
+	proxy := len(args) > 0 && (args[0] == "gateway" || args[0] == "grpc-proxy") // flags of their own
+	if proc.Role() != etcdRole && !proxy {                                      // etcd's child: checked by its parent
+		if err := checkArgs(args); err != nil {
+			fmt.Fprintf(cli.Wrap(os.Stderr), "etcd: %v\n%s\n", err, usage)
+			os.Exit(2)
+		}
+	}
 	switch {
 	case len(args) > 0 && args[0] == "health":
 		os.Exit(health(args[1:], os.Stdout, os.Stderr))
@@ -37,10 +44,6 @@ func main() {
 		go stopWithParent()
 		etcdmain.Main(os.Args)
 	default:
-		if err := checkArgs(args); err != nil {
-			fmt.Fprintf(cli.Wrap(os.Stderr), "etcd: %v\n%s\n", err, usage)
-			os.Exit(2)
-		}
 		// etcd logs every step as JSON lines; a learner wants the lock, not
 		// the log. etcd runs in a child process whose log goes to a file, and
 		// this one says on the terminal when it serves, or why it failed.

@@ -56,7 +56,9 @@ func supervise(args []string, stderr io.Writer) int {
 		return 1
 	}
 	// Ctrl-C reaches etcd as well (one process group): this process waits
-	// while etcd stops cleanly, and passes on what was sent to it alone.
+	// while etcd stops cleanly. It passes on every signal it gets, so that
+	// one sent to it alone (kill PID) reaches etcd too; for etcd, a second
+	// signal changes nothing.
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(signals)

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // UsageError is a bad command line; the usage has already been printed.
@@ -135,4 +137,16 @@ func SplitHostPort(s string) (host, port string, err error) {
 		return "", "", fmt.Errorf("port %q is not a number from 0 to 65535", port)
 	}
 	return host, port, nil
+}
+
+// Printable refuses a value a learner named that would print as something
+// else (an escape sequence, a newline), a space, and one longer than max.
+func Printable(s string, max int) error {
+	switch {
+	case !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) || r == ' ' }):
+		return errors.New("letters, digits and punctuation only (no spaces, no control characters)")
+	case utf8.RuneCountInString(s) > max:
+		return fmt.Errorf("longer than %d characters", max)
+	}
+	return nil
 }

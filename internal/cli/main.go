@@ -47,13 +47,16 @@ func Main(run RunFunc) {
 			cancel()
 			// A learner who sees nothing after Ctrl-C presses it again, or
 			// closes the window: say that the program is cleaning up.
-			notice := time.AfterFunc(cleanupNotice, func() {
+			notice := time.NewTimer(cleanupNotice)
+			select {
+			case <-ran:
+				notice.Stop()
+			case <-notice.C: // before "stopped by", which waits for this goroutine
 				sig, _ := got.(syscall.Signal)
 				fmt.Fprintf(wrapped, "%s: still cleaning up (leases, child processes), each step within a deadline\n",
 					SignalName[sig])
-			})
-			<-ran
-			notice.Stop()
+				<-ran
+			}
 		case <-parentGone:
 			byParent = true
 			cancel()

@@ -7,6 +7,9 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"unicode"
+
+	"golang.org/x/text/width"
 )
 
 // Columns is the widest line a chapter prints: what a projector shows.
@@ -134,7 +137,8 @@ func breakAt(line string, n int) int {
 }
 
 // Width is how many columns s takes on a terminal: a tab goes on to the
-// next multiple of 8, as the flag package's usage lines rely on.
+// next multiple of 8, as the flag package's usage lines rely on; a Chinese
+// character takes two, a combining mark none.
 func Width(s string) int {
 	col := 0
 	for _, r := range s {
@@ -144,8 +148,13 @@ func Width(s string) int {
 }
 
 func advance(col int, r rune) int {
-	if r == '\t' {
+	switch k := width.LookupRune(r).Kind(); {
+	case r == '\t':
 		return col + 8 - col%8
+	case unicode.Is(unicode.Mn, r):
+		return col
+	case k == width.EastAsianWide || k == width.EastAsianFullwidth:
+		return col + 2
 	}
 	return col + 1
 }

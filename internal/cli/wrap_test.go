@@ -66,4 +66,5 @@ func TestWrapUsage(t *testing.T) {
 	}
 	assert.Regexp(t, `^ {8}\S`, rows[1], "under the text, past the tab")
 	assert.Equal(t, 8, cli.Width("    \t"))
+	assert.Equal(t, 8, cli.Width("分布式锁"), "a Chinese character takes two columns")
 }

@@ -49,6 +49,11 @@ func TestCredentials(t *testing.T) {
 			cli.Close()
 		})
 	}
+	t.Run("$ETCDCTL_USER that prints as something else", func(t *testing.T) {
+		t.Setenv("ETCDCTL_USER", "a\x1b[2Jb:pw")
+		_, err := connect()
+		assert.EqualError(t, err, "-user's name: letters, digits and punctuation only (no spaces, no control characters)")
+	})
 	t.Run("a password without a user", func(t *testing.T) {
 		_, err := connect("-password", "x")
 		assert.EqualError(t, err, "-password without -user: give the user too (-user NAME)")

@@ -13,6 +13,8 @@ import (
 	"go.etcd.io/etcd/api/v3/version"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+
+	"etcd-lock-workshop/internal/cli"
 )
 
 // Etcd is the etcd a chapter talks to and a client for it: one member
@@ -71,7 +73,7 @@ func Connect(ctx context.Context, f *Flags, stderr io.Writer) (*Etcd, error) {
 // Check refuses endpoints from $ETCDCTL_ENDPOINTS that are no URLs (those of
 // -endpoints were checked as the flag was parsed).
 func (f *Flags) Check() error {
-	if err := checkEndpoints(f.Endpoints); f.Endpoints != "" && err != nil {
+	if err := cli.CheckEndpoints(f.Endpoints); f.Endpoints != "" && err != nil {
 		return fmt.Errorf("%s: %v", f.Where(), err)
 	}
 	return nil
@@ -86,7 +88,7 @@ func (f *Flags) Explain(err error) error {
 		return fmt.Errorf("%w (these endpoints are $%s's: unset it, and a chapter starts an etcd of its own)", err, EndpointsEnv)
 	case errors.As(err, new(unreachable)) && f.Unreachable != "":
 		return fmt.Errorf("%w (%s)", err, f.Unreachable)
-	default: // a CA file that does not read, say: nothing to add
+	default: // etcd answered (no quorum, say), or a CA file did not read: -endpoints is not the trouble
 		return err
 	}
 }

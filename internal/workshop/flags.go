@@ -8,8 +8,6 @@ import (
 	"os"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 // EndpointsEnv is read when -endpoints is not given. It is etcdctl's own
@@ -56,7 +54,7 @@ func EtcdFlags(fs *flag.FlagSet) *Flags {
 	fs.Func("user", "`name` or name:password of a user of an etcd with authentication (default: $"+UserEnv+")",
 		func(s string) error {
 			name, _, _ := strings.Cut(s, ":")
-			if err := checkPrintable(name, maxUserLen); err != nil {
+			if err := cli.Printable(name, maxUserLen); err != nil {
 				return fmt.Errorf("the name: %w", err)
 			}
 			f.User = s
@@ -81,7 +79,7 @@ func PrivateEtcdFlags(fs *flag.FlagSet) *Flags {
 			if s != "" && !strings.HasPrefix(s, "/") {
 				return errors.New(`a prefix starts with "/", such as /learners/alice`)
 			}
-			if err := checkPrintable(s, maxNamespaceLen); err != nil {
+			if err := cli.Printable(s, maxNamespaceLen); err != nil {
 				return err
 			}
 			// The chapters' keys start with "/": /learners/alice + /my-test-lock.
@@ -94,18 +92,6 @@ func PrivateEtcdFlags(fs *flag.FlagSet) *Flags {
 // maxUserLen and maxNamespaceLen keep what a learner names within a line
 // of the projector: both are echoed in messages, the namespace in keys.
 const maxUserLen, maxNamespaceLen = 40, 60
-
-// checkPrintable refuses what would print as something else (an escape
-// sequence, a newline), a space, and what is longer than max.
-func checkPrintable(s string, max int) error {
-	switch {
-	case !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) || r == ' ' }):
-		return errors.New("letters, digits and punctuation only (no spaces, no control characters)")
-	case utf8.RuneCountInString(s) > max:
-		return fmt.Errorf("longer than %d characters", max)
-	}
-	return nil
-}
 
 // Credentials are an etcd user's name and password; empty without authentication.
 type Credentials struct{ User, Password string }
@@ -122,6 +108,9 @@ func (f *Flags) credentials() (Credentials, error) {
 	name, password, ok := strings.Cut(f.User, ":")
 	if !ok {
 		password = f.Password
+	}
+	if err := cli.Printable(name, maxUserLen); err != nil { // $ETCDCTL_USER's, unchecked as a flag
+		return Credentials{}, fmt.Errorf("-user's name: %w", err)
 	}
 	switch {
 	case name == "":
@@ -150,40 +139,12 @@ type endpointsValue string
 func (v *endpointsValue) String() string { return string(*v) }
 
 func (v *endpointsValue) Set(s string) error {
-	if err := checkEndpoints(s); err != nil {
+	if err := cli.CheckEndpoints(s); err != nil {
 		return err
 	}
 	*v = endpointsValue(s)
 	return nil
 }
 
-func checkEndpoints(s string) error {
-	f := Flags{Endpoints: s}
-	if len(f.EndpointList()) == 0 {
-		return errors.New("no URL in it")
-	}
-	for _, ep := range f.EndpointList() {
-		hostPort := ep
-		if scheme, rest, ok := strings.Cut(ep, "://"); ok {
-			if scheme != "http" && scheme != "https" {
-				return fmt.Errorf("%q: not http:// or https://", ep)
-			}
-			hostPort = strings.TrimSuffix(rest, "/")
-		}
-		if _, _, err := cli.SplitHostPort(hostPort); err != nil {
-			return fmt.Errorf("%q is not a URL such as http://127.0.0.1:2379", ep)
-		}
-	}
-	return nil
-}
-
 // EndpointList returns the -endpoints URLs, or nil for an embedded etcd.
-func (f *Flags) EndpointList() []string {
-	var list []string
-	for _, ep := range strings.Split(f.Endpoints, ",") {
-		if ep = strings.TrimSpace(ep); ep != "" {
-			list = append(list, ep)
-		}
-	}
-	return list
-}
+func (f *Flags) EndpointList() []string { return cli.Endpoints(f.Endpoints) }

@@ -71,7 +71,7 @@ func checkName(s string) error {
 	case strings.Contains(s, "/"):
 		return errors.New(`no "/": it also names a folder of keys`)
 	}
-	return checkPrintable(s, maxNameLen)
+	return cli.Printable(s, maxNameLen)
 }
 
 // defaultName is user@host, both cut to what a projector shows, made valid.
