@@ -111,6 +111,13 @@ func TestRefusesAnEtcdOfOneMember(t *testing.T) {
 		"the compose cluster (go run ./etcd/cluster up), or no -endpoints for an embedded one", err.Error())
 	assert.NotContains(t, stderr.String(), "docker")
 	assert.Empty(t, stdout.String())
+
+	// The room's etcd, with its user: logged in, then refused the same way.
+	room := workshoptest.AuthEtcd(t, "/learners/")
+	err = run(t.Context(), []string{"-endpoints", room, "-user", workshoptest.RoomUser + ":" + workshoptest.RoomPassword},
+		&stdout, &stderr)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "the etcd at "+room+" has 1 member(s)")
 }
 
 // A cluster with a member down is refused before anything is touched: no

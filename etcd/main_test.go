@@ -318,6 +318,8 @@ func TestBadCommandLine(t *testing.T) {
 			fmt.Sprintf(outOfRange, "--initial-cluster")},
 		{"etcd's variable", []string{"ETCD_LISTEN_METRICS_URLS=http://127.0.0.1:99999"}, freePorts,
 			fmt.Sprintf(outOfRange, "ETCD_LISTEN_METRICS_URLS")},
+		{"a log level etcd does not know", nil, append([]string{"--log-level", "bogus"}, freePorts...),
+			"etcd: --log-level: \"bogus\" is not a level: debug, info, warn, error, panic, fatal\n"},
 		{"with etcd's log asked for", nil, append(withURL("--advertise-client-urls", "http://127.0.0.1:99999"), "--log-level", "info"),
 			fmt.Sprintf(outOfRange, "--advertise-client-urls")},
 	} {
@@ -351,6 +353,25 @@ func assertFits(t *testing.T, out string) {
 	t.Helper()
 	for _, line := range strings.Split(out, "\n") {
 		assert.LessOrEqual(t, utf8.RuneCountInString(line), cli.Columns, "too wide: %q", line)
+	}
+}
+
+// A flag etcd does not know: etcd's flag package says so with its usage,
+// exit 2, and no log is kept (it holds nothing the terminal did not show);
+// nor for --version.
+func TestUnknownFlagLeavesNoLog(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"--bogus"}, {"--version"}} {
+		tmp := t.TempDir()
+		etcd := startEtcd(t, tmp, nil, args...)
+		status := etcd.wait(t)
+		if args[0] == "--bogus" {
+			assert.Equal(t, 2, status, etcd.output())
+			assert.Contains(t, etcd.output(), "flag provided but not defined: -bogus")
+			assert.NotContains(t, etcd.output(), "exited with status")
+		}
+		left, _ := filepath.Glob(filepath.Join(tmp, "*.log"))
+		assert.Empty(t, left, "%v: a log kept", args)
 	}
 }
 

@@ -79,7 +79,12 @@ func supervise(args []string, stderr io.Writer) int {
 
 	seen := readLog(logs, logFile, stderr, logPath)
 	err = cmd.Wait()
-	return report(err, cmd.ProcessState, syscall.Signal(stoppedBy.Load()), seen, logPath, stderr)
+	status := report(err, cmd.ProcessState, syscall.Signal(stoppedBy.Load()), seen, logPath, stderr)
+	if seen.dataDir == "" && (status == 0 || status == 2) { // --help, --version, a refused command line
+		logFile.Close()
+		os.Remove(logPath) // nothing in it that the terminal did not show
+	}
+	return status
 }
 
 // logEntry is what the terminal needs from one line of etcd's JSON log.
@@ -181,6 +186,8 @@ func report(waitErr error, state *os.ProcessState, got syscall.Signal, seen seen
 		return 2
 	case seen.fatal != nil:
 		fmt.Fprintf(stderr, "etcd: %s\n", explain(*seen.fatal, logPath))
+	case errors.As(waitErr, &exit) && exit.ExitCode() == 2 && seen.dataDir == "":
+		return 2 // etcd's flag package has said why, and printed its usage
 	case errors.As(waitErr, &exit):
 		// The log's path on a line of its own, as in the serving line.
 		fmt.Fprintf(stderr, "etcd: exited with status %d, its log:\n    %s\n", exit.ExitCode(), logPath)
@@ -242,9 +249,30 @@ var urlFlags = []string{
 	"initial-advertise-peer-urls", "listen-metrics-urls", "initial-cluster",
 }
 
-// checkArgs refuses, before etcd starts, a first argument that is no command
-// and a URL whose port is out of range, given as a flag or as etcd's
-// variable for it (read only when the flag is not given).
+// logLevels are the --log-level values etcd knows; another panics in its
+// logger's set-up, with a stack trace.
+var logLevels = []string{"debug", "info", "warn", "error", "panic", "fatal"}
+
+// checker is how checkArgs checks the value of etcd's flag name, or nil.
+func checker(name string) func(string) error {
+	switch {
+	case slices.Contains(urlFlags, name):
+		return checkPorts
+	case name == "log-level":
+		return func(level string) error {
+			if !slices.Contains(logLevels, level) {
+				return fmt.Errorf("%q is not a level: %s", level, strings.Join(logLevels, ", "))
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
+// checkArgs refuses, before etcd starts, a first argument that is no command,
+// a URL whose port is out of range and a log level etcd does not know, given
+// as a flag or as etcd's variable for it (read only when the flag is not
+// given).
 func checkArgs(args []string) error {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") && !slices.Contains(commands, args[0]) {
 		return fmt.Errorf("unknown command %q: the commands are %s and %s",
@@ -253,7 +281,8 @@ func checkArgs(args []string) error {
 	given := map[string]bool{}
 	for i := 0; i < len(args) && args[i] != "--"; i++ {
 		name, value, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
-		if !strings.HasPrefix(args[i], "-") || !slices.Contains(urlFlags, name) {
+		check := checker(name)
+		if !strings.HasPrefix(args[i], "-") || check == nil {
 			continue
 		}
 		if !hasValue {
@@ -264,14 +293,14 @@ func checkArgs(args []string) error {
 			value = args[i]
 		}
 		given[name] = true
-		if err := checkPorts(value); err != nil {
+		if err := check(value); err != nil {
 			return fmt.Errorf("--%s: %w", name, err)
 		}
 	}
-	for _, name := range urlFlags {
+	for _, name := range append(urlFlags, "log-level") {
 		env := "ETCD_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 		if value, ok := os.LookupEnv(env); ok && !given[name] {
-			if err := checkPorts(value); err != nil {
+			if err := checker(name)(value); err != nil {
 				return fmt.Errorf("%s: %w", env, err)
 			}
 		}

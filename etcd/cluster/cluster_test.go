@@ -92,6 +92,7 @@ func TestUsage(t *testing.T) {
 	var usage *cli.UsageError
 	assert.ErrorAs(t, err, &usage)
 	assert.Contains(t, stderr.String(), "usage: go run ./etcd/cluster")
+	assert.True(t, strings.HasPrefix(stderr.String(), "no command: up, down, or one of docker compose's\n"), "the reason first:\n%s", stderr.String())
 }
 
 // downTimeout bounds the test's down -v, which runs also when it failed.

@@ -16,7 +16,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -38,8 +37,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return &cli.UsageError{Err: err}
 	}
 	if fs.NArg() == 0 {
-		fs.Usage()
-		return &cli.UsageError{Err: errors.New("no command")}
+		return cli.BadValue(fs, "no command: up, down, or one of docker compose's")
 	}
 	c, err := compose.New(*project)
 	if err != nil {

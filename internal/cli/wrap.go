@@ -82,8 +82,12 @@ func wrapLine(line string) string {
 	var out []string
 	for Width(line) > Columns {
 		cut := breakAt(line, Columns)
-		if cut <= indent { // one word wider than the line: leave it whole
-			break
+		if cut <= indent { // one word wider than the line: whole, on a row of its own
+			next := strings.IndexByte(line[indent+1:], ' ')
+			if next < 0 {
+				break
+			}
+			cut = indent + 1 + next
 		}
 		out = append(out, strings.TrimRight(line[:cut], " "))
 		line = pad + strings.TrimLeft(line[cut:], " ")

@@ -68,3 +68,19 @@ func TestWrapUsage(t *testing.T) {
 	assert.Equal(t, 8, cli.Width("    \t"))
 	assert.Equal(t, 8, cli.Width("分布式锁"), "a Chinese character takes two columns")
 }
+
+// A word wider than a line (a URL, a path) stays whole, on a row of its own:
+// the words after it still wrap.
+func TestWrapLongWord(t *testing.T) {
+	var out bytes.Buffer
+	word := "http://" + strings.Repeat("h", 120) + ":2379"
+	cli.Wrap(&out).Write([]byte("error: cannot reach etcd at " + word + " within 5s: is it running? " +
+		strings.Repeat("and more words ", 8) + "\n"))
+	rows := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	require.Greater(t, len(rows), 2, out.String())
+	assert.Equal(t, "error: cannot reach etcd at", rows[0])
+	assert.Equal(t, "    "+word, rows[1])
+	for _, row := range rows[2:] {
+		assert.LessOrEqual(t, cli.Width(row), cli.Columns, row)
+	}
+}

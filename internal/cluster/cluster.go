@@ -49,7 +49,11 @@ func Open(ctx context.Context, f *workshop.Flags, project string, stderr io.Writ
 	if err := f.Check(); err != nil {
 		return nil, err
 	}
-	c := &Cluster{Etcd: &workshop.Etcd{Endpoints: f.EndpointList(), Timeout: f.DialTimeout}}
+	creds, err := f.Credentials()
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{Etcd: &workshop.Etcd{Endpoints: f.EndpointList(), Timeout: f.DialTimeout, Credentials: creds, CACert: f.CACert}}
 	if len(c.Endpoints) == 0 {
 		start := time.Now()
 		cluster, err := StartEmbedded(ctx, 3, workshop.EmbeddedOptions{})
@@ -60,7 +64,7 @@ func Open(ctx context.Context, f *workshop.Flags, project string, stderr io.Writ
 		fmt.Fprintf(stderr, "etcd: embedded 3-member cluster, etcd %s at %s, started in %s (use -endpoints for the compose cluster)\n",
 			version.Version, strings.Join(c.Endpoints, ","), time.Since(start).Round(time.Millisecond))
 	}
-	cli, err := workshop.NewClient(ctx, c.Endpoints, c.Timeout)
+	cli, err := c.Dial(ctx, c.Endpoints) // as -user, trusting -cacert
 	if err != nil {
 		c.Close()
 		return nil, f.Explain(err)

@@ -42,7 +42,7 @@ func Connect(ctx context.Context, f *Flags, stderr io.Writer) (*Etcd, error) {
 	if err := f.Check(); err != nil {
 		return nil, err
 	}
-	creds, err := f.credentials()
+	creds, err := f.Credentials()
 	if err != nil {
 		return nil, err
 	}

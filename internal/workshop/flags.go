@@ -53,9 +53,12 @@ func EtcdFlags(fs *flag.FlagSet) *Flags {
 	f.User = os.Getenv(UserEnv)
 	fs.Func("user", "`name` or name:password of a user of an etcd with authentication (default: $"+UserEnv+")",
 		func(s string) error {
-			name, _, _ := strings.Cut(s, ":")
+			name, password, colon := strings.Cut(s, ":")
 			if err := cli.Printable(name, maxUserLen); err != nil {
 				return fmt.Errorf("the name: %w", err)
+			}
+			if colon && (name == "" || password == "") {
+				return errors.New("NAME:PASSWORD, with both")
 			}
 			f.User = s
 			return nil
@@ -96,9 +99,9 @@ const maxUserLen, maxNamespaceLen = 40, 60
 // Credentials are an etcd user's name and password; empty without authentication.
 type Credentials struct{ User, Password string }
 
-// credentials splits -user name:password, as etcdctl does, and refuses a
+// Credentials splits -user name:password, as etcdctl does, and refuses a
 // user without a password or a password without a user.
-func (f *Flags) credentials() (Credentials, error) {
+func (f *Flags) Credentials() (Credentials, error) {
 	if f.User == "" {
 		if f.Password != "" {
 			return Credentials{}, errors.New("-password without -user: give the user too (-user NAME)")

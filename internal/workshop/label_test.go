@@ -96,7 +96,7 @@ func TestBadNames(t *testing.T) {
 		var usage *cli.UsageError
 		assert.ErrorAs(t, cli.Parse(fs, []string{"-namespace", namespace}), &usage, "-namespace %q", namespace)
 	}
-	for _, user := range []string{"a\x1b[2Jb:pw", "a\nb", strings.Repeat("u", 41)} {
+	for _, user := range []string{"a\x1b[2Jb:pw", "a\nb", strings.Repeat("u", 41), ":pw", "bob:", ":"} {
 		fs := cli.NewFlagSet("03-test", io.Discard)
 		workshop.EtcdFlags(fs)
 		var usage *cli.UsageError
