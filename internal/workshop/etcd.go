@@ -34,6 +34,7 @@ type Etcd struct {
 	label           bool
 	program         string
 	embedded        *Embedded
+	stderr          io.Writer // where a lease left after Ctrl-C is named
 }
 
 // Connect starts an embedded etcd, or checks that the -endpoints one answers within
@@ -46,7 +47,7 @@ func Connect(ctx context.Context, f *Flags, stderr io.Writer) (*Etcd, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Etcd{Endpoints: f.EndpointList(), Timeout: f.DialTimeout, Credentials: creds, CACert: f.CACert, Name: f.Name, program: f.program}
+	e := &Etcd{Endpoints: f.EndpointList(), Timeout: f.DialTimeout, Credentials: creds, CACert: f.CACert, Name: f.Name, program: f.program, stderr: stderr}
 	e.label, e.Namespace = f.identity(len(e.Endpoints) == 0)
 	if len(e.Endpoints) == 0 {
 		start := time.Now()

@@ -2,8 +2,10 @@ package workshop
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 )
@@ -14,8 +16,7 @@ func (e *Etcd) NewSession(ctx context.Context, ttl int) (*concurrency.Session, e
 	return e.NewSessionOn(ctx, e.Client, ttl)
 }
 
-// NewSessionOn is NewSession on a client of the program's own, such as one
-// whose watcher is made to fail.
+// NewSessionOn is NewSession on a client of the program's own.
 func (e *Etcd) NewSessionOn(ctx context.Context, cli *clientv3.Client, ttl int) (*concurrency.Session, error) {
 	// NewSession's own Grant would use the keepalive context, which has no
 	// deadline. Not ctx either: a Grant cut short by Ctrl-C may still be
@@ -49,6 +50,9 @@ func (e *Etcd) RevokeLease(ctx context.Context, lease clientv3.LeaseID) error {
 	rctx, cancel := e.WithTimeout(context.WithoutCancel(ctx))
 	defer cancel()
 	if _, err := e.Client.Revoke(rctx, lease); err != nil {
+		if ctx.Err() != nil && e.stderr != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) { // stopping: say what stays
+			fmt.Fprintf(e.stderr, "etcd: lease %x not revoked (%v): it ends with its TTL\n", lease, err)
+		}
 		return fmt.Errorf("revoke lease %x: %w", lease, err)
 	}
 	return nil

@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.etcd.io/etcd/api/v3/version"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
+	"go.uber.org/zap"
 
 	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/workshop"
@@ -157,4 +161,44 @@ func TestEndpointsFromTheEnvironmentAreNamed(t *testing.T) {
 	require.NoError(t, err)
 	external.Close()
 	assert.Equal(t, "etcd: external etcd at "+etcd.Endpoints[0]+" (from $ETCDCTL_ENDPOINTS)\n", stderr.String())
+}
+
+// A lease that cannot be revoked as the program stops (etcd not answering)
+// is named on stderr: the learner knows what stays, and until when. One
+// that etcd has ended already is no news, and nor is a failure while the
+// program runs, which its caller hears of.
+func TestALeaseLeftAfterCtrlCIsNamed(t *testing.T) {
+	t.Parallel()
+	shared := workshoptest.Etcd(t)
+	var stderr workshoptest.Buffer
+	etcd, err := workshop.Connect(context.Background(), &workshop.Flags{Endpoints: shared.Endpoints[0], DialTimeout: time.Second}, &stderr)
+	require.NoError(t, err)
+	defer etcd.Close()
+	stopped, stop := context.WithCancel(context.Background())
+	stop() // Ctrl-C
+
+	ended, err := etcd.NewSession(context.Background(), 60)
+	require.NoError(t, err)
+	require.NoError(t, etcd.CloseSession(context.Background(), ended))
+	assert.Error(t, etcd.CloseSession(stopped, ended), "revoked already")
+	running, err := etcd.NewSession(context.Background(), 60)
+	require.NoError(t, err)
+	left, err := etcd.NewSession(context.Background(), 60)
+	require.NoError(t, err)
+	answered := etcd.Client
+	defer answered.Close()
+	etcd.Client, err = clientv3.New(clientv3.Config{Endpoints: []string{workshoptest.Blackhole(t)}, Logger: zap.NewNop()}) // etcd stops answering
+	require.NoError(t, err)
+	assert.Error(t, etcd.CloseSession(context.Background(), running))
+	assert.NotContains(t, stderr.String(), "not revoked", "the caller is told, while running")
+
+	assert.Error(t, etcd.CloseSession(stopped, left))
+	assert.Regexp(t, fmt.Sprintf(`(?m)^etcd: lease %x not revoked \(.+\): it ends with its TTL$`, left.Lease()),
+		stderr.String())
+	assert.Equal(t, 1, strings.Count(stderr.String(), "not revoked"), stderr.String())
+	for _, s := range []*concurrency.Session{running, left} {
+		rctx, cancel := shared.WithTimeout(context.Background())
+		shared.Client.Revoke(rctx, s.Lease())
+		cancel()
+	}
 }
