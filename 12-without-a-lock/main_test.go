@@ -15,28 +15,36 @@ import (
 
 func TestMain(m *testing.M) { workshoptest.Main(m, run) }
 
+// The README's run, checked against its blocks, and beyond them: each way,
+// at each contention, gives exactly the count (the run fails on any other:
+// see round); alone, nobody writes first, so no retry. Without the
+// transaction's If (or with STM's ReadCommitted isolation) a retried
+// increment is a lost one, and the run fails.
 func TestREADME(t *testing.T) {
 	t.Parallel()
-	workshoptest.CheckREADMEs(t, run, workshoptest.R(` +\d+/s \(\d+\)`, " <n>/s (<n>)"))
+	out := workshoptest.CheckREADMEs(t, run, workshoptest.R(` +\d+/s \(\d+\)`, " <n>/s (<n>)"))[""]
+	for _, w := range ways {
+		assert.Regexp(t, regexp.QuoteMeta(w.name+":")+` +count: 100\n`, out)
+		assert.Regexp(t, `(?m)^`+regexp.QuoteMeta(w.name)+` +\d+/s \(0\) `, out, "alone, nobody writes first")
+	}
 }
 
-// Each way, at each contention, gives exactly the count (the run fails on
-// any other: see round), alone with no retry, and the run leaves the etcd as
-// it found it: no counter, no lock key, no lease. Without the transaction's
-// If (or with STM's ReadCommitted isolation) a retried increment is a lost
-// one, and the run fails. (TestREADME makes the same run on its own etcd.)
-func TestEachWayCountsAndLeavesNothing(t *testing.T) {
+// Each way's round leaves in etcd only the counter (no lock key, no lease),
+// and the run's last step deletes it: a shared etcd is left as found. (The
+// whole run, on the embedded etcd of TestREADME, goes through the same
+// rounds, 100 goroutines included.)
+func TestEachWayLeavesNothing(t *testing.T) {
 	t.Parallel()
 	etcd := workshoptest.Etcd(t)
-	var out workshoptest.Buffer
-	err := run(t.Context(), []string{"-endpoints", etcd.Endpoints[0], "-namespace", ""}, &out, &out)
-	require.NoError(t, err, out.String())
 	for _, w := range ways {
-		assert.Regexp(t, regexp.QuoteMeta(w.name+":")+` +count: 100\n`, out.String())
-		assert.Regexp(t, `(?m)^`+regexp.QuoteMeta(w.name)+` +\d+/s \(0\) `, out.String(), "alone, nobody writes first")
+		r, err := round(t.Context(), etcd, w, 10)
+		require.NoError(t, err, w.name)
+		assert.Equal(t, increments, r.count, w.name)
+		assert.Equal(t, []string{counterKey}, workshoptest.Keys(t, etcd, "/"), "%s: keys left", w.name)
+		assert.Empty(t, workshoptest.Leases(t, etcd), "%s: leases left", w.name)
 	}
-	assert.Empty(t, workshoptest.Keys(t, etcd, "/"), "keys left behind")
-	assert.Empty(t, workshoptest.Leases(t, etcd), "leases left behind")
+	require.NoError(t, deleteCounter(t.Context(), etcd))
+	assert.Empty(t, workshoptest.Keys(t, etcd, "/"), "the counter left")
 }
 
 // Bad command lines: the usage and 2; an etcd that never answers: one line.

@@ -61,8 +61,10 @@ type block struct {
 // stdout and stderr as they interleave, with the block once rules and Varies
 // have replaced what varies. A line "..." in a block stands for any number of
 // lines. An unmarked block must hold commands only, so that no output goes
-// unchecked. go test -update rewrites the blocks from the run.
-func CheckREADMEs(t testing.TB, run cli.RunFunc, rules ...Rule) {
+// unchecked. go test -update rewrites the blocks from the run. It returns
+// each run's output, by its arguments joined with spaces, for a test to
+// check more of what the run did than the blocks show.
+func CheckREADMEs(t testing.TB, run cli.RunFunc, rules ...Rule) (outputs map[string]string) {
 	files, _ := filepath.Glob("README*.md")
 	var marked []block
 	for _, file := range files {
@@ -77,7 +79,7 @@ func CheckREADMEs(t testing.TB, run cli.RunFunc, rules ...Rule) {
 	if len(marked) == 0 {
 		t.Fatalf("no output block in %v: mark one with <!-- output of: go run ./DIR ARGS -->", files)
 	}
-	outputs := map[string]string{} // the same command in two READMEs runs once
+	outputs = map[string]string{} // the same command in two READMEs runs once
 	for _, b := range marked {
 		key := strings.Join(b.args, " ")
 		if _, ok := outputs[key]; !ok {
@@ -110,6 +112,7 @@ func CheckREADMEs(t testing.TB, run cli.RunFunc, rules ...Rule) {
 				b.file, key, b.Start+1, b.End, strings.Join(want, "\n"), strings.Join(got, "\n"))
 		}
 	}
+	return outputs
 }
 
 func readLines(t testing.TB, file string) []string {
