@@ -32,7 +32,9 @@ func CheckEndpoints(s string) error {
 			}
 			hostPort = strings.TrimSuffix(rest, "/")
 		}
-		if _, _, err := SplitHostPort(hostPort); err != nil {
+		if _, _, err := SplitHostPort(hostPort); errors.As(err, new(badPort)) {
+			return fmt.Errorf("%q: %v", ep, err)
+		} else if err != nil {
 			return fmt.Errorf("%q is not a URL such as http://127.0.0.1:2379", ep)
 		}
 	}

@@ -126,6 +126,9 @@ func short(d time.Duration) string {
 	return s
 }
 
+// badPort is a host:port whose host is fine and whose port is not.
+type badPort struct{ error }
+
 // SplitHostPort is net.SplitHostPort that also refuses a port that is not
 // a number from 0 to 65535, which net.Listen would refuse only later.
 func SplitHostPort(s string) (host, port string, err error) {
@@ -134,7 +137,7 @@ func SplitHostPort(s string) (host, port string, err error) {
 		return "", "", err
 	}
 	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
-		return "", "", fmt.Errorf("port %q is not a number from 0 to 65535", port)
+		return "", "", badPort{fmt.Errorf("port %q is not a number from 0 to 65535", port)}
 	}
 	return host, port, nil
 }

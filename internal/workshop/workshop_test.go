@@ -127,6 +127,11 @@ func TestEndpointsMustBeURLs(t *testing.T) {
 		assert.Equal(t, 2, cli.ExitCode(err, &stderr), "%q", bad)
 		assert.Contains(t, stderr.String(), "invalid value", "%q", bad)
 	}
+	var said bytes.Buffer
+	portFlags := cli.NewFlagSet("x", &said)
+	workshop.EtcdFlags(portFlags)
+	cli.Parse(portFlags, []string{"-endpoints", "http://127.0.0.1:99999"})
+	assert.Contains(t, said.String(), `"http://127.0.0.1:99999": port "99999" is not a number from 0 to 65535`, "what is wrong")
 	for _, good := range []string{"http://127.0.0.1:2379", "127.0.0.1:2379,https://etcd1:2379/", "localhost:1"} {
 		fs := cli.NewFlagSet("x", &bytes.Buffer{})
 		workshop.EtcdFlags(fs)
