@@ -295,7 +295,7 @@ func TestBadCommandLine(t *testing.T) {
        go run ./etcd health [client URL]   (default http://127.0.0.1:2379)
        go run ./etcd gateway|grpc-proxy ...   (etcd's own commands)
 `
-	outOfRange := "etcd: %s: port 99999 is not a number from 0 to 65535\n"
+	outOfRange := "etcd: %s: port \"99999\" is not a number from 0 to 65535\n"
 	for _, c := range []struct {
 		name string
 		env  []string

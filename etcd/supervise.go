@@ -17,7 +17,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -297,7 +296,7 @@ func checkArgs(args []string) error {
 			return fmt.Errorf("--%s: %w", name, err)
 		}
 	}
-	for _, name := range append(urlFlags, "log-level") {
+	for _, name := range slices.Concat(urlFlags, []string{"log-level"}) {
 		env := "ETCD_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 		if value, ok := os.LookupEnv(env); ok && !given[name] {
 			if err := checker(name)(value); err != nil {
@@ -319,8 +318,8 @@ func checkPorts(urls string) error {
 		if err != nil || u.Port() == "" {
 			continue
 		}
-		if n, err := strconv.Atoi(u.Port()); err != nil || n > 65535 {
-			return fmt.Errorf("port %s is not a number from 0 to 65535", u.Port())
+		if _, _, err := cli.SplitHostPort(u.Host); err != nil { // as the chapters' -endpoints says it
+			return err
 		}
 	}
 	return nil

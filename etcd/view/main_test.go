@@ -35,9 +35,8 @@ func TestBadCommandLines(t *testing.T) {
 		workshoptest.ExitCase{Name: "bad listen", Args: []string{"-listen", "nonsense"}, Status: 2, Says: `-listen "nonsense"`},
 		workshoptest.ExitCase{Name: "port out of range", Args: []string{"-listen", ":99999"}, Status: 2,
 			Says: `port "99999" is not a number from 0 to 65535`},
-		workshoptest.Unreachable(t),
-		// The view starts no etcd of its own, as a chapter does.
-		workshoptest.ExitCase{Name: "what to do", Args: []string{"-endpoints", workshoptest.Blackhole(t), "-dial-timeout", "1s"},
+		// workshoptest.Unreachable, with the view's own hint: it starts no etcd, as a chapter does.
+		workshoptest.ExitCase{Name: "unreachable etcd", Args: []string{"-endpoints", workshoptest.Blackhole(t), "-dial-timeout", "1s"},
 			Status: 1, Says: "is it running? (start one: go run ./etcd)\n"},
 	)
 }

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"unicode/utf8"
 
 	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/markdown"
@@ -92,11 +91,11 @@ func CheckREADMEs(t testing.TB, run cli.RunFunc, rules ...Rule) (outputs map[str
 		}
 		got := strings.Split(strings.TrimSuffix(outputs[key], "\n"), "\n")
 		for _, line := range got { // for the projector; whole lines are compared below
-			if utf8.RuneCountInString(line) > cli.Columns && !slices.ContainsFunc(rules, func(r Rule) bool {
+			if cli.Width(line) > cli.Columns && !slices.ContainsFunc(rules, func(r Rule) bool {
 				return r.wide && r.Re.MatchString(line)
 			}) {
 				t.Errorf("%s: %q prints a line of %d columns (at most %d fit a projector): %s",
-					b.file, key, utf8.RuneCountInString(line), cli.Columns, line)
+					b.file, key, cli.Width(line), cli.Columns, line)
 			}
 		}
 		if *update {
