@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -10,9 +9,9 @@ import (
 	"sync"
 	"time"
 
-	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
+	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/cluster"
 	"etcd-lock-workshop/internal/compose"
 )
@@ -171,9 +170,7 @@ func cleanUp(ctx context.Context, c *cluster.Cluster, opened *sessions, stderr i
 	}
 	opened.mu.Lock()
 	for _, session := range opened.list {
-		if err := c.CloseSession(ctx, session); !errors.Is(err, rpctypes.ErrLeaseNotFound) {
-			errs = append(errs, err) // not found: revoked already
-		}
+		errs = append(errs, c.CloseSession(ctx, session))
 	}
 	opened.mu.Unlock()
 	errs = append(errs, (&Counter{etcd: c.Etcd}).Delete(ctx))
@@ -181,7 +178,7 @@ func cleanUp(ctx context.Context, c *cluster.Cluster, opened *sessions, stderr i
 	switch {
 	case left == nil:
 	case ctx.Err() != nil:
-		fmt.Fprintf(stderr, "could not leave the cluster as 06 found it: %v\n", left)
+		cli.LeftBehind(stderr, "could not leave the cluster as 06 found it: %v", left)
 	default:
 		*err = joinLine(*err, fmt.Errorf("could not leave the cluster as 06 found it: %w", left))
 	}

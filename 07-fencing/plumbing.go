@@ -59,10 +59,7 @@ func (act *Act) count(ctx context.Context) (int, error) {
 // nothing of the chapter, also after Ctrl-C (not with the cancelled ctx).
 // The lock keys go with their leases.
 func deleteRecord(ctx context.Context, etcd *workshop.Etcd) error {
-	rctx, cancel := etcd.WithTimeout(context.WithoutCancel(ctx))
-	defer cancel()
-	_, err := etcd.Client.Delete(rctx, recordKey)
-	return err
+	return etcd.Remove(ctx, recordKey)
 }
 
 // wait bounds every wait on another client: A's start-up, a lease's expiry.

@@ -14,8 +14,5 @@ const keyPrefix = "/handoff/"
 
 // deleteKeys removes the chapter's keys from etcd.
 func deleteKeys(ctx context.Context, etcd *workshop.Etcd) error {
-	rctx, cancel := etcd.WithTimeout(ctx)
-	defer cancel()
-	_, err := etcd.Client.Delete(rctx, keyPrefix, clientv3.WithPrefix())
-	return err
+	return etcd.Remove(ctx, keyPrefix, clientv3.WithPrefix())
 }

@@ -135,7 +135,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := deleteKeys(ctx, etcd); err != nil { // left by an earlier run against this etcd
 		return err
 	}
-	defer deleteKeys(context.WithoutCancel(ctx), etcd) // also after Ctrl-C
+	defer deleteKeys(ctx, etcd) // also after Ctrl-C
 
 	fmt.Fprintf(stderr, "timing %d writes...\n", *nWrites)
 	w, err := writes(ctx, etcd, *nWrites, *hold)

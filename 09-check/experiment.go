@@ -305,22 +305,20 @@ func (b *bench) referee(ctx context.Context, h *history, fenceKind, prefix strin
 // client's has expired, a paused one's too; the others revoked theirs: this
 // is for a client that could not) and deletes the experiment's keys.
 func (b *bench) cleanUp(ctx context.Context, h *history, prefix string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.etcd.Timeout)
-	defer cancel()
 	events, _, _ := h.snapshot()
+	var leases []clientv3.LeaseID
 	for _, e := range events {
 		if e.Op == opSession {
-			b.etcd.Client.Revoke(ctx, clientv3.LeaseID(e.Lease)) // "not found" for most: fine
+			leases = append(leases, clientv3.LeaseID(e.Lease)) // "not found" for most: fine
 		}
 	}
-	b.etcd.Client.Delete(ctx, prefix+"/", clientv3.WithPrefix())
+	b.etcd.RevokeLeases(ctx, leases)
+	b.etcd.Remove(ctx, prefix+"/", clientv3.WithPrefix())
 }
 
 // removeKeys deletes every key of the chapter, even after Ctrl-C.
 func (b *bench) removeKeys(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.etcd.Timeout)
-	defer cancel()
-	b.etcd.Client.Delete(ctx, keyPrefix+"/", clientv3.WithPrefix())
+	b.etcd.Remove(ctx, keyPrefix+"/", clientv3.WithPrefix())
 }
 
 // result is what an experiment found.

@@ -225,16 +225,9 @@ func (p *Play) cleanup(ctx context.Context) error {
 	for _, s := range p.sessions {
 		s.Orphan()
 	}
-	rctx, cancel := p.etcd.WithTimeout(context.WithoutCancel(ctx))
-	defer cancel()
-	var errs []error
-	for _, id := range p.leases {
-		if _, err := p.etcd.Client.Revoke(rctx, id); err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
-			errs = append(errs, fmt.Errorf("revoke lease %x: %w", id, err))
-		}
-	}
+	err := p.etcd.RevokeLeases(ctx, p.leases)
 	for _, cli := range p.clients {
 		cli.Close()
 	}
-	return errors.Join(errs...)
+	return err
 }

@@ -132,9 +132,7 @@ func (s *stage) cleanup(ctx context.Context) {
 	for _, cli := range s.clients {
 		cli.Close()
 	}
-	rctx, cancel := s.etcd.WithTimeout(context.WithoutCancel(ctx))
-	defer cancel()
-	s.etcd.Client.Delete(rctx, s.name+"/", clientv3.WithPrefix())
+	s.etcd.Remove(ctx, s.name+"/", clientv3.WithPrefix())
 	s.sessions, s.clients = nil, nil
 }
 

@@ -152,8 +152,5 @@ func round(ctx context.Context, etcd *workshop.Etcd, w way, goroutines int) (res
 }
 
 func deleteCounter(ctx context.Context, etcd *workshop.Etcd) error {
-	rctx, cancel := etcd.WithTimeout(context.WithoutCancel(ctx)) // after Ctrl-C too
-	defer cancel()
-	_, err := etcd.Client.Delete(rctx, counterKey)
-	return err
+	return etcd.Remove(ctx, counterKey) // after Ctrl-C too
 }

@@ -40,3 +40,17 @@ func CheckEndpoints(s string) error {
 	}
 	return nil
 }
+
+// EndpointsValue is a flag such as -endpoints: a list of http(s)://host:port
+// or host:port, checked as it is set.
+type EndpointsValue string
+
+func (v *EndpointsValue) String() string { return string(*v) }
+
+func (v *EndpointsValue) Set(s string) error {
+	if err := CheckEndpoints(s); err != nil {
+		return err
+	}
+	*v = EndpointsValue(s)
+	return nil
+}

@@ -76,10 +76,10 @@ func Main(run RunFunc) {
 	status := 0
 	switch sig, _ := got.(syscall.Signal); {
 	case sig != 0:
-		fmt.Fprintf(wrapped, "stopped by %s: cleaned up and exited\n", SignalName[sig])
+		fmt.Fprintln(wrapped, stoppedHow(SignalName[sig]))
 		status = 128 + int(sig)
 	case byParent:
-		fmt.Fprintln(wrapped, "stopped by its parent: cleaned up and exited")
+		fmt.Fprintln(wrapped, stoppedHow("its parent"))
 		status = 128 + int(syscall.SIGTERM)
 	case stdout.closed.Load() || stderr.closed.Load():
 		status = 128 + int(syscall.SIGPIPE) // nobody reads a closed pipe: no message

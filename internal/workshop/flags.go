@@ -44,9 +44,9 @@ type Flags struct {
 // EtcdFlags registers -endpoints, -dial-timeout, -user, -password and -name
 // on fs: the flags of a chapter that shares its lock with the room (03-05).
 func EtcdFlags(fs *flag.FlagSet) *Flags {
-	f := &Flags{Endpoints: os.Getenv(EndpointsEnv), env: os.Getenv(EndpointsEnv), Name: defaultName(), program: fs.Name(),
+	f := &Flags{Endpoints: os.Getenv(EndpointsEnv), env: os.Getenv(EndpointsEnv), Name: cli.UserAtHost(maxNameLen), program: fs.Name(),
 		Unreachable: "without -endpoints, a chapter starts an etcd of its own"}
-	fs.Var((*endpointsValue)(&f.Endpoints), "endpoints",
+	fs.Var((*cli.EndpointsValue)(&f.Endpoints), "endpoints",
 		"comma-separated client `URLs` of an etcd that is already running (default: $"+EndpointsEnv+", else an embedded etcd)")
 	cli.DurationVar(fs, &f.DialTimeout, "dial-timeout", 5*time.Second, 100*time.Millisecond, time.Hour,
 		"how long to wait for etcd to answer before giving up")
@@ -134,19 +134,6 @@ func (f *Flags) Where() string {
 		return "$" + EndpointsEnv
 	}
 	return "-endpoints"
-}
-
-// endpointsValue is -endpoints: a list of http(s)://host:port or host:port.
-type endpointsValue string
-
-func (v *endpointsValue) String() string { return string(*v) }
-
-func (v *endpointsValue) Set(s string) error {
-	if err := cli.CheckEndpoints(s); err != nil {
-		return err
-	}
-	*v = endpointsValue(s)
-	return nil
 }
 
 // EndpointList returns the -endpoints URLs, or nil for an embedded etcd.

@@ -6,12 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -72,36 +69,6 @@ func checkName(s string) error {
 		return errors.New(`no "/": it also names a folder of keys`)
 	}
 	return cli.Printable(s, maxNameLen)
-}
-
-// defaultName is user@host, both cut to what a projector shows, made valid.
-func defaultName() string {
-	who := os.Getenv("USER")
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		who = u.Username
-	}
-	if i := strings.LastIndexAny(who, `\`); i >= 0 { // Windows: DOMAIN\user
-		who = who[i+1:]
-	}
-	host, _ := os.Hostname()
-	host, _, _ = strings.Cut(host, ".")
-	name := strings.Map(func(r rune) rune {
-		if r == '/' || r == ' ' || !unicode.IsPrint(r) {
-			return '-'
-		}
-		return r
-	}, orDefault(who, "learner")+"@"+orDefault(host, "laptop"))
-	if utf8.RuneCountInString(name) > maxNameLen {
-		name = string([]rune(name)[:maxNameLen])
-	}
-	return name
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // identity decides, once connected, whether this program labels its leases

@@ -2,10 +2,8 @@ package workshop
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
-	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 )
@@ -42,18 +40,4 @@ func (e *Etcd) NewSessionOn(ctx context.Context, cli *clientv3.Client, ttl int) 
 func (e *Etcd) CloseSession(ctx context.Context, s *concurrency.Session) error {
 	s.Orphan()
 	return e.RevokeLease(ctx, s.Lease())
-}
-
-// RevokeLease revokes a lease within the timeout, even after Ctrl-C: such as
-// a killed program's, which would otherwise hold its keys for its TTL.
-func (e *Etcd) RevokeLease(ctx context.Context, lease clientv3.LeaseID) error {
-	rctx, cancel := e.WithTimeout(context.WithoutCancel(ctx))
-	defer cancel()
-	if _, err := e.Client.Revoke(rctx, lease); err != nil {
-		if ctx.Err() != nil && e.stderr != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) { // stopping: say what stays
-			fmt.Fprintf(e.stderr, "etcd: lease %x not revoked (%v): it ends with its TTL\n", lease, err)
-		}
-		return fmt.Errorf("revoke lease %x: %w", lease, err)
-	}
-	return nil
 }

@@ -168,11 +168,11 @@ func TestEndpointsFromTheEnvironmentAreNamed(t *testing.T) {
 	assert.Equal(t, "etcd: external etcd at "+etcd.Endpoints[0]+" (from $ETCDCTL_ENDPOINTS)\n", stderr.String())
 }
 
-// A lease that cannot be revoked as the program stops (etcd not answering)
-// is named on stderr: the learner knows what stays, and until when. One
-// that etcd has ended already is no news, and nor is a failure while the
-// program runs, which its caller hears of.
-func TestALeaseLeftAfterCtrlCIsNamed(t *testing.T) {
+// What cannot be undone as the program stops (etcd not answering) is named
+// on stderr, a lease or a key: the learner knows what stays, and until when.
+// A lease that etcd has ended already is no news, and nor is a failure
+// while the program runs, which its caller hears of.
+func TestWhatStaysAfterCtrlCIsNamed(t *testing.T) {
 	t.Parallel()
 	shared := workshoptest.Etcd(t)
 	var stderr workshoptest.Buffer
@@ -185,23 +185,34 @@ func TestALeaseLeftAfterCtrlCIsNamed(t *testing.T) {
 	ended, err := etcd.NewSession(context.Background(), 60)
 	require.NoError(t, err)
 	require.NoError(t, etcd.CloseSession(context.Background(), ended))
-	assert.Error(t, etcd.CloseSession(stopped, ended), "revoked already")
-	running, err := etcd.NewSession(context.Background(), 60)
-	require.NoError(t, err)
-	left, err := etcd.NewSession(context.Background(), 60)
-	require.NoError(t, err)
+	assert.NoError(t, etcd.CloseSession(stopped, ended), "revoked already: gone, as wanted")
+	var sessions []*concurrency.Session
+	for range 3 {
+		s, err := etcd.NewSession(context.Background(), 60)
+		require.NoError(t, err)
+		sessions = append(sessions, s)
+	}
+	running, left, twoLeft := sessions[0], sessions[1], sessions[2]
 	answered := etcd.Client
 	defer answered.Close()
 	etcd.Client, err = clientv3.New(clientv3.Config{Endpoints: []string{workshoptest.Blackhole(t)}, Logger: zap.NewNop()}) // etcd stops answering
 	require.NoError(t, err)
+	etcd.Timeout = 200 * time.Millisecond // each step below waits for it
+	connected := stderr.String()          // "etcd: external etcd at ..."
 	assert.Error(t, etcd.CloseSession(context.Background(), running))
-	assert.NotContains(t, stderr.String(), "not revoked", "the caller is told, while running")
+	assert.Error(t, etcd.Remove(context.Background(), "/my-test-counter"))
+	assert.Equal(t, connected, stderr.String(), "the caller is told, while running")
 
 	assert.Error(t, etcd.CloseSession(stopped, left))
-	assert.Regexp(t, fmt.Sprintf(`(?m)^etcd: lease %x not revoked \(.+\): it ends with its TTL$`, left.Lease()),
-		stderr.String())
-	assert.Equal(t, 1, strings.Count(stderr.String(), "not revoked"), stderr.String())
-	for _, s := range []*concurrency.Session{running, left} {
+	assert.Error(t, etcd.RevokeLeases(stopped, []clientv3.LeaseID{left.Lease(), twoLeft.Lease()}))
+	assert.Error(t, etcd.Remove(stopped, "/my-test-counter"))
+	assert.Equal(t, []string{
+		fmt.Sprintf("etcd: lease %x not revoked (context deadline exceeded): it ends with its TTL", left.Lease()),
+		fmt.Sprintf("etcd: leases %x, %x not revoked (context deadline exceeded): they end with their TTL",
+			left.Lease(), twoLeft.Lease()),
+		"etcd: /my-test-counter not deleted (context deadline exceeded): it stays in etcd",
+	}, strings.Split(strings.TrimSpace(strings.TrimPrefix(stderr.String(), connected)), "\n"))
+	for _, s := range sessions {
 		rctx, cancel := shared.WithTimeout(context.Background())
 		shared.Client.Revoke(rctx, s.Lease())
 		cancel()
