@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +16,6 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"etcd-lock-workshop/internal/cli"
-	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
 )
@@ -112,36 +110,6 @@ func TestTimeoutEndsTheWait(t *testing.T) {
 	assert.Equal(t, "not done within -timeout 2s: etcd lock: context deadline exceeded", err.Error())
 	assert.GreaterOrEqual(t, time.Since(start), 2*time.Second)
 	assert.Empty(t, stdout.String(), "no count from a run that did not finish")
-	assertNothingLeft(t, etcd.Client, holder)
-}
-
-// Ctrl-C while the goroutines wait for the lock: the program stops at once
-// and revokes every lease it made, which takes their keys with them.
-func TestCtrlCRevokesTheLeases(t *testing.T) {
-	t.Parallel()
-	etcd := workshoptest.Etcd(t)
-	holder, taken := holdTheLock(t, etcd.Client)
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	waiters := etcd.Client.Watch(ctx, "/my-test-lock", clientv3.WithPrefix(), clientv3.WithRev(taken+1))
-
-	cmd, err := proc.Command(ctx, "-endpoints", etcd.Endpoints[0], "-goroutines", "3")
-	require.NoError(t, err)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start())
-	for queued := 0; queued < 3; {
-		resp, ok := <-waiters
-		require.True(t, ok, "the 3 goroutines never queued for the lock: %s", &out)
-		queued += len(resp.Events)
-	}
-	require.NoError(t, cmd.Process.Signal(os.Interrupt))
-
-	var exit *exec.ExitError
-	require.ErrorAs(t, cmd.Wait(), &exit, out.String())
-	assert.Equal(t, 130, exit.ExitCode(), out.String())
-	assert.Contains(t, out.String(), "stopped by Ctrl-C (SIGINT): cleaned up and exited")
-	assert.NotContains(t, out.String(), "panic")
 	assertNothingLeft(t, etcd.Client, holder)
 }
 

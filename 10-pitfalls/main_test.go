@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"regexp"
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,7 +18,6 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"etcd-lock-workshop/internal/lock"
-	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
 )
@@ -256,29 +253,6 @@ var midWay = map[string]string{
 	"retried-unlock":        "job 2: locked",
 	"expired-while-waiting": "B's lease is revoked",
 	"work-outlives-lease":   "B: locked",
-}
-
-// Ctrl-C in the middle of any pitfall: a clean exit (130), and nothing left
-// in etcd, neither lease nor key.
-func TestCtrlCLeavesNothing(t *testing.T) {
-	t.Parallel()
-	for _, pitfall := range pitfalls {
-		t.Run(pitfall.Name, func(t *testing.T) {
-			t.Parallel()
-			etcd := workshoptest.Etcd(t)
-			child, err := proc.Start(context.Background(), pitfall.Name, "-endpoints", etcd.Endpoints[0])
-			require.NoError(t, err)
-			defer child.Kill()
-			_, err = child.WaitFor(midWay[pitfall.Name], nil, 30*time.Second)
-			require.NoError(t, err)
-			require.NoError(t, child.Signal(syscall.SIGINT))
-			err = child.Wait()
-			var exit interface{ ExitCode() int }
-			require.True(t, errors.As(err, &exit), "exit status: %v", err)
-			assert.Equal(t, 130, exit.ExitCode())
-			assert.Empty(t, leftInEtcd(t, etcd))
-		})
-	}
 }
 
 // Stopped at any point, run returns with nothing of its own still running:

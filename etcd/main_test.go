@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -16,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -27,7 +25,6 @@ import (
 	"etcd-lock-workshop/internal/cli"
 	"etcd-lock-workshop/internal/proc"
 	"etcd-lock-workshop/internal/testmain"
-	"etcd-lock-workshop/internal/workshop"
 	"etcd-lock-workshop/internal/workshoptest"
 )
 
@@ -54,54 +51,6 @@ var freePorts = []string{
 	"--listen-client-urls", "http://127.0.0.1:0", "--advertise-client-urls", "http://127.0.0.1:0",
 	"--listen-peer-urls", "http://127.0.0.1:0", "--initial-advertise-peer-urls", "http://127.0.0.1:0",
 	"--initial-cluster", "default=http://127.0.0.1:0",
-}
-
-// go run ./etcd is a real etcd server: a client writes and reads through it,
-// the terminal gets two lines and no JSON, the log goes to this run's own
-// file, and Ctrl-C stops it.
-func TestStandalone(t *testing.T) {
-	t.Parallel()
-	etcd := startEtcd(t, t.TempDir(), nil, freePorts...)
-	client := etcd.serving(t)
-
-	out, status := command(t, "health", client)
-	assert.Equal(t, 0, status)
-	assert.Equal(t, client+": healthy\n", out)
-
-	cli, err := workshop.NewClient(context.Background(), []string{client}, 10*time.Second)
-	require.NoError(t, err)
-	defer cli.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err = cli.Put(ctx, "/my-test-lock/solo", "held")
-	require.NoError(t, err)
-	resp, err := cli.Get(ctx, "/my-test-lock/solo")
-	require.NoError(t, err)
-	require.Len(t, resp.Kvs, 1)
-	assert.Equal(t, "held", string(resp.Kvs[0].Value))
-
-	assert.Equal(t, 128+int(syscall.SIGINT), etcd.interrupt(t), "etcd dies of the signal it got, as a shell expects")
-	assert.Regexp(t, `^etcd: serving clients at http://127\.0\.0\.1:\d+, data in \./default\.etcd \(Ctrl-C stops it\), log in
-    `+regexp.QuoteMeta(etcd.log())+`
-etcd: stopped by Ctrl-C \(SIGINT\), data kept in \./default\.etcd
-$`, etcd.output())
-	assert.DirExists(t, filepath.Join(etcd.dir, "default.etcd"))
-	log, err := os.ReadFile(etcd.log())
-	require.NoError(t, err)
-	assert.Contains(t, string(log), `"msg":"ready to serve client requests"`, "etcd's JSON log is in its file")
-}
-
-// The README's block is the output of a real run (etcd on ports of its own
-// choosing instead of 2379: go test must not depend on a free 2379).
-func TestREADME(t *testing.T) {
-	t.Parallel()
-	workshoptest.CheckREADMEs(t, func(_ context.Context, args []string, stdout, _ io.Writer) error {
-		etcd := startEtcd(t, t.TempDir(), nil, append(args, freePorts...)...)
-		etcd.serving(t)
-		etcd.interrupt(t)
-		_, err := io.WriteString(stdout, etcd.output())
-		return err
-	}, workshoptest.R(`/\S*/etcd-lock-workshop-etcd-pid\d+\.log`, "/tmp/etcd-lock-workshop-etcd-pid<pid>.log"))
 }
 
 // A port that is taken is said in one line with what to do, and never after
@@ -169,41 +118,6 @@ func TestTwoAtOnce(t *testing.T) {
 
 	out, status := command(t, "health", client)
 	assert.Equal(t, 0, status, "the first etcd still serves: %s", out)
-}
-
-// The workshop's variable is etcdctl's ETCDCTL_ENDPOINTS, which etcd's server
-// does not read: exported, it changes nothing. etcd reads every ETCD_*
-// variable as one of its flags: one it does not know gets one line.
-func TestEnvironment(t *testing.T) {
-	t.Parallel()
-	for _, c := range []struct {
-		env     string
-		says    string
-		logSays string
-	}{
-		{env: "ETCDCTL_ENDPOINTS=http://127.0.0.1:2379"},
-		{
-			env:     "ETCD_ENDPOINTS=http://127.0.0.1:2379",
-			says:    "etcd: ETCD_ENDPOINTS is not an etcd setting, ignored (the workshop reads ETCDCTL_ENDPOINTS)\n",
-			logSays: `"msg":"unrecognized environment variable"`,
-		},
-	} {
-		t.Run(c.env, func(t *testing.T) {
-			t.Parallel()
-			etcd := startEtcd(t, t.TempDir(), []string{c.env}, freePorts...)
-			etcd.serving(t)
-			etcd.interrupt(t)
-			assert.Regexp(t, "^"+regexp.QuoteMeta(c.says)+
-				"etcd: serving clients at .*\n    .*\netcd: stopped by Ctrl-C \\(SIGINT\\), data kept in \\./default\\.etcd\n$", etcd.output())
-			log, err := os.ReadFile(etcd.log())
-			require.NoError(t, err)
-			if c.logSays == "" {
-				assert.NotContains(t, string(log), "unrecognized environment variable")
-			} else {
-				assert.Contains(t, string(log), c.logSays)
-			}
-		})
-	}
 }
 
 // etcd's own answer to a bad flag reaches the terminal as it is.
@@ -455,13 +369,6 @@ func (e *etcdRun) serving(t *testing.T) string {
 		t.Fatalf("etcd did not say it serves within 60s:\n%s", e.output())
 	}
 	return ""
-}
-
-// interrupt is Ctrl-C: it returns the exit status.
-func (e *etcdRun) interrupt(t *testing.T) int {
-	t.Helper()
-	require.NoError(t, e.cmd.Process.Signal(syscall.SIGINT))
-	return e.wait(t)
 }
 
 // wait returns the exit status once the command has ended.

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -224,23 +222,7 @@ func TestDockerCluster(t *testing.T) {
 	require.NoError(t, c.Run(ctx, "start", "etcd3"))
 	assertLeftAsFound("a cluster not whole")
 
-	// Ctrl-C with the leader down: 06 starts it again and cleans up.
-	sigint := exec.CommandContext(ctx, filepath.Join(bin, "06-failover"), sixArgs...)
-	pipe, err := sigint.StdoutPipe()
-	require.NoError(t, err)
-	var sigintErr bytes.Buffer
-	sigint.Stderr = &sigintErr
-	require.NoError(t, sigint.Start())
-	lines := bufio.NewScanner(pipe)
-	for lines.Scan() && !strings.Contains(lines.Text(), "stopping the leader") {
-	}
-	require.NoError(t, sigint.Process.Signal(os.Interrupt))
-	io.Copy(io.Discard, pipe)
-	err = sigint.Wait()
-	var exit *exec.ExitError
-	require.ErrorAs(t, err, &exit, sigintErr.String())
-	assert.Equal(t, 130, exit.ExitCode(), sigintErr.String())
-	assert.Regexp(t, `starting etcd\d again, which 06 stopped`, sigintErr.String())
+	ctrlCWithTheLeaderDown(ctx, t, filepath.Join(bin, "06-failover"), sixArgs)
 	assertLeftAsFound("Ctrl-C")
 
 	// Named volumes: a key survives even new containers (down without -v,

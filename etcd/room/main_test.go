@@ -4,16 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -191,81 +186,4 @@ func TestTheRoomWithTLS(t *testing.T) {
 	_, err = connect(t, args...)
 	assert.ErrorIs(t, err, os.ErrNotExist)
 	assert.NotContains(t, err.Error(), "-endpoints")
-}
-
-// Twenty learners at once, each a process of 03 with the printed line and a
-// name of its own, 25 sessions each on the one /my-test-lock, against the
-// room as a process too (built without -race: etcd checks each learner's
-// password with bcrypt, which the race detector slows tenfold): every count
-// is right, and nothing is left behind (a label goes only with its lease).
-func TestTwentyLearners(t *testing.T) {
-	t.Parallel()
-	dir := buildPrograms(t, "etcd/room", "03-etcd-lock")
-	args, _ := roomProcess(t, dir)
-
-	// The lock's keys as etcd orders them: a key may go (its holder's Unlock)
-	// only while it is first in the queue, when it holds the lock.
-	watcher, err := connect(t, args...)
-	require.NoError(t, err)
-	defer watcher.Close()
-	watchCtx, stopWatching := context.WithCancel(context.Background())
-	defer stopWatching()
-	events := watcher.Client.Watch(watchCtx, "/my-test-lock/", clientv3.WithPrefix(), clientv3.WithCreatedNotify())
-	<-events // created: every later change is seen
-	const learners, sessions = 20, 25
-	var inTurn, outOfTurn int // the keys deleted while first in the queue, and not
-	drained := make(chan struct{})
-	go func() {
-		defer close(drained)
-		var queue []string // in create-revision order, which is watch order for creates
-		for resp := range events {
-			for _, ev := range resp.Events {
-				key := string(ev.Kv.Key)
-				if ev.Type == clientv3.EventTypePut {
-					queue = append(queue, key)
-					continue
-				}
-				if len(queue) > 0 && queue[0] == key {
-					inTurn++
-				} else {
-					outOfTurn++
-				}
-				queue = slices.DeleteFunc(queue, func(k string) bool { return k == key })
-			}
-			if inTurn+outOfTurn == learners*sessions {
-				return
-			}
-		}
-	}()
-
-	outputs := make([]string, learners)
-	var wg sync.WaitGroup
-	for i := range learners {
-		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, filepath.Join(dir, "03-etcd-lock"), append(args, "-name", fmt.Sprintf("learner-%02d", i),
-				"-goroutines", strconv.Itoa(sessions), "-timeout", "90s", "-dial-timeout", "30s")...)
-			out, err := cmd.CombinedOutput()
-			outputs[i] = fmt.Sprintf("%s(%v)", out, err)
-		})
-	}
-	wg.Wait()
-	for i, out := range outputs {
-		assert.Contains(t, out, fmt.Sprintf("count: %d\n(<nil>)", sessions), "learner %d", i)
-	}
-	select {
-	case <-drained:
-	case <-time.After(30 * time.Second):
-		t.Error("the watch did not see every key go")
-	}
-	stopWatching()
-	<-drained
-	assert.Equal(t, learners*sessions, inTurn, "sessions that held the lock in turn, one at a time")
-	assert.Zero(t, outOfTurn, "keys deleted while another held the lock")
-	etcd, err := connect(t, args...)
-	require.NoError(t, err)
-	defer etcd.Close()
-	assert.Empty(t, workshoptest.Keys(t, etcd, "/my-test-lock/"), "lock keys left behind")
-	assert.Empty(t, workshoptest.Keys(t, etcd, workshop.LabelPrefix), "leases left behind")
 }
