@@ -127,7 +127,7 @@ func (s *stage) end(ctx context.Context, session *concurrency.Session) error {
 // is empty again, for the fixed run or the next pitfall.
 func (s *stage) cleanup(ctx context.Context) {
 	for _, session := range s.sessions {
-		s.etcd.CloseSession(ctx, session) // a lease already gone is an error nobody needs
+		s.etcd.CloseSession(ctx, session) // what stays is named when stopping (workshop.RevokeLeases)
 	}
 	for _, cli := range s.clients {
 		cli.Close()
