@@ -67,7 +67,7 @@ func describe(h cluster.Health) string {
 	if h.Leader != "" {
 		leader = "leader " + h.Leader
 	}
-	return fmt.Sprintf("members answering: %s; not answering: %s; %s", orNone(up), orNone(h.Down), leader)
+	return fmt.Sprintf("members answering: %s; not answering: %s; %s", cli.OrNone(up, ", "), cli.OrNone(h.Down, ", "), leader)
 }
 
 func healthSummary(ctx context.Context, c *cluster.Cluster) string {
@@ -76,13 +76,6 @@ func healthSummary(ctx context.Context, c *cluster.Cluster) string {
 		return err.Error()
 	}
 	return describe(h)
-}
-
-func orNone(names []string) string {
-	if len(names) == 0 {
-		return "none"
-	}
-	return strings.Join(names, ", ")
 }
 
 // startHint tells how to start the members that are down.

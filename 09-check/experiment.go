@@ -313,7 +313,9 @@ func (b *bench) cleanUp(ctx context.Context, h *history, prefix string) {
 		}
 	}
 	b.etcd.RevokeLeases(ctx, leases)
-	b.etcd.Remove(ctx, prefix+"/", clientv3.WithPrefix())
+	if ctx.Err() == nil { // stopping: removeKeys deletes every key of the chapter, once
+		b.etcd.Remove(ctx, prefix+"/", clientv3.WithPrefix())
+	}
 }
 
 // removeKeys deletes every key of the chapter, even after Ctrl-C.

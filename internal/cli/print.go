@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -15,6 +16,15 @@ const TimeFormat = "2006-01-02 15:04:05"
 // "2026-11-25 10:04:05 locked...".
 func Logf(w io.Writer, format string, args ...any) {
 	fmt.Fprintf(w, "%s %s\n", time.Now().Format(TimeFormat), fmt.Sprintf(format, args...))
+}
+
+// OrNone joins a list with sep, or says "none" for an empty one: "members
+// answering: etcd1, etcd2; not answering: none".
+func OrNone(list []string, sep string) string {
+	if len(list) == 0 {
+		return "none"
+	}
+	return strings.Join(list, sep)
 }
 
 // Seconds formats d as "2.3s", the way the chapters report waits.

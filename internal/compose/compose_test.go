@@ -255,15 +255,6 @@ func startsWithAny(s string, prefixes []string) bool {
 	return false
 }
 
-// fakeTools makes PATH hold only these commands, shell scripts with these bodies.
-func fakeTools(t *testing.T, tools map[string]string) {
-	dir := t.TempDir()
-	for name, body := range tools {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"+body+"\n"), 0o755))
-	}
-	t.Setenv("PATH", dir)
-}
-
 // sleep is the sleep program's path, found before PATH holds only fakes.
 func sleep(t *testing.T) string {
 	path, err := exec.LookPath("sleep")

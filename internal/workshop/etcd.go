@@ -34,7 +34,8 @@ type Etcd struct {
 	label           bool
 	program         string
 	embedded        *Embedded
-	stderr          io.Writer // where a lease left after Ctrl-C is named
+	stderr          io.Writer // where a lease or key left after Ctrl-C is named
+	unrevoked       sync.Map  // leases named as left: clientv3.LeaseID -> true (cleanup.go)
 }
 
 // Connect starts an embedded etcd, or checks that the -endpoints one answers within
@@ -220,7 +221,7 @@ func refusalReason(all string, creds Credentials, err error) error {
 
 // diagnose says why a read failed: nothing answers (etcd is not running), or
 // members answer but cannot agree (no quorum, no leader).
-func diagnose(ctx context.Context, cli *clientv3.Client, endpoints []string, timeout time.Duration, readErr error) error {
+func diagnose(ctx context.Context, client *clientv3.Client, endpoints []string, timeout time.Duration, readErr error) error {
 	all := strings.Join(endpoints, ",")
 	// Each member answers Status for itself, no quorum needed; all at once,
 	// so that the diagnosis costs a second at most, however many are down.
@@ -231,7 +232,7 @@ func diagnose(ctx context.Context, cli *clientv3.Client, endpoints []string, tim
 		wg.Go(func() {
 			sctx, cancel := context.WithTimeout(ctx, min(timeout, time.Second))
 			defer cancel()
-			if st, err := cli.Status(sctx, ep); err == nil {
+			if st, err := client.Status(sctx, ep); err == nil {
 				answered[i], leaders[i] = true, st.Leader
 			}
 		})
@@ -256,17 +257,10 @@ func diagnose(ctx context.Context, cli *clientv3.Client, endpoints []string, tim
 		return unreachable{fmt.Errorf("cannot reach etcd at %s within %s%s: is it running?", all, timeout, why)}
 	case len(down) > 0 || !leader:
 		return fmt.Errorf("etcd at %s has no quorum (no leader), so it cannot serve a read: members answering: %s; not answering: %s",
-			all, strings.Join(up, ","), orNone(down))
+			all, strings.Join(up, ","), cli.OrNone(down, ","))
 	default:
 		return fmt.Errorf("etcd at %s answers but did not serve a read within %s: %v", all, timeout, readErr)
 	}
-}
-
-func orNone(list []string) string {
-	if len(list) == 0 {
-		return "none"
-	}
-	return strings.Join(list, ",")
 }
 
 // Shared reports whether the etcd is one named by -endpoints, which others

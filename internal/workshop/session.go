@@ -26,17 +26,16 @@ func (e *Etcd) NewSessionOn(ctx context.Context, cli *clientv3.Client, ttl int) 
 		return nil, fmt.Errorf("grant a %ds lease: %w", ttl, err)
 	}
 	if ctx.Err() != nil {
-		cli.Revoke(rctx, lease.ID)
+		e.revokeOn(ctx, cli, []clientv3.LeaseID{lease.ID})
 		return nil, ctx.Err()
 	}
 	return concurrency.NewSession(cli, concurrency.WithTTL(ttl),
 		concurrency.WithLease(lease.ID), concurrency.WithContext(ctx))
 }
 
-// CloseSession stops the session's keepalive and revokes its lease within the
-// timeout, even after Ctrl-C: Session.Close revokes with the context the
-// session was made with, which Ctrl-C has already cancelled, so the lease
-// (and any key on it) would outlive the program by its TTL.
+// CloseSession stops the session's keepalive and revokes its lease, even after
+// Ctrl-C: Session.Close revokes with the session's context, which Ctrl-C has
+// cancelled, so the lease (and its keys) would outlive the program by its TTL.
 func (e *Etcd) CloseSession(ctx context.Context, s *concurrency.Session) error {
 	s.Orphan()
 	return e.RevokeLease(ctx, s.Lease())

@@ -187,12 +187,12 @@ func TestWhatStaysAfterCtrlCIsNamed(t *testing.T) {
 	require.NoError(t, etcd.CloseSession(context.Background(), ended))
 	assert.NoError(t, etcd.CloseSession(stopped, ended), "revoked already: gone, as wanted")
 	var sessions []*concurrency.Session
-	for range 3 {
+	for range 4 {
 		s, err := etcd.NewSession(context.Background(), 60)
 		require.NoError(t, err)
 		sessions = append(sessions, s)
 	}
-	running, left, twoLeft := sessions[0], sessions[1], sessions[2]
+	running, left, more := sessions[0], sessions[1], sessions[2:]
 	answered := etcd.Client
 	defer answered.Close()
 	etcd.Client, err = clientv3.New(clientv3.Config{Endpoints: []string{workshoptest.Blackhole(t)}, Logger: zap.NewNop()}) // etcd stops answering
@@ -204,12 +204,13 @@ func TestWhatStaysAfterCtrlCIsNamed(t *testing.T) {
 	assert.Equal(t, connected, stderr.String(), "the caller is told, while running")
 
 	assert.Error(t, etcd.CloseSession(stopped, left))
-	assert.Error(t, etcd.RevokeLeases(stopped, []clientv3.LeaseID{left.Lease(), twoLeft.Lease()}))
+	assert.Error(t, etcd.RevokeLeases(stopped, []clientv3.LeaseID{left.Lease(), more[0].Lease(), more[1].Lease()}))
+	assert.Error(t, etcd.CloseSession(stopped, left), "named already: not tried, nor named, again")
 	assert.Error(t, etcd.Remove(stopped, "/my-test-counter"))
 	assert.Equal(t, []string{
 		fmt.Sprintf("etcd: lease %x not revoked (context deadline exceeded): it ends with its TTL", left.Lease()),
-		fmt.Sprintf("etcd: leases %x, %x not revoked (context deadline exceeded): they end with their TTL",
-			left.Lease(), twoLeft.Lease()),
+		fmt.Sprintf("etcd: leases %x and 1 more not revoked (context deadline exceeded): they end with their TTL",
+			more[0].Lease()),
 		"etcd: /my-test-counter not deleted (context deadline exceeded): it stays in etcd",
 	}, strings.Split(strings.TrimSpace(strings.TrimPrefix(stderr.String(), connected)), "\n"))
 	for _, s := range sessions {
