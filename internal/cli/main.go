@@ -73,6 +73,7 @@ func Main(run RunFunc) {
 	cancel()
 	<-stopped
 	signal.Stop(signals)
+	sayRelayed(wrapped)
 	status := 0
 	switch sig, _ := got.(syscall.Signal); {
 	case sig != 0:

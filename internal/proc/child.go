@@ -126,6 +126,7 @@ func StartAs(ctx context.Context, role string, args ...string) (*Child, error) {
 		}
 		close(c.lines)
 		c.err = cmd.Wait() // after the pipe is drained, as exec requires
+		cli.Relay(fmt.Sprintf("[child pid %d]", cmd.Process.Pid), c.stderr.String())
 		close(c.done)
 	}()
 	return c, nil

@@ -13,8 +13,13 @@ func TestMain(m *testing.M) { workshoptest.Main(m, play) }
 
 // play is what a child of these tests plays, by its role.
 func play(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if proc.Role() == orphanParentRole {
+	switch proc.Role() {
+	case orphanParentRole:
 		return orphanParent(ctx, args, stdout, stderr)
+	case relayParentRole:
+		return relayParent(ctx, args, stdout, stderr)
+	case relayChildRole, relayCleanChildRole:
+		return relayChild(ctx, args, stdout, stderr)
 	}
 	return orphanHolder(ctx, args, stdout, stderr)
 }
