@@ -39,7 +39,7 @@ func (e *Etcd) revokeOn(ctx context.Context, client *clientv3.Client, leases []c
 		if _, err := client.Revoke(rctx, lease); err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
 			errs = append(errs, fmt.Errorf("revoke lease %x: %w", lease, err))
 			left, why = append(left, fmt.Sprintf("%x", lease)), err
-			if ctx.Err() != nil {
+			if ctx.Err() != nil && e.stderr != nil { // named below
 				e.unrevoked.Store(lease, true)
 			}
 		}
